@@ -1,0 +1,45 @@
+// A tiny leveled logger for main and the CLI. Callers pass context, never secrets; `redact` is a
+// last line of defence that masks anything shaped like a DigitalOcean token or a launch token.
+type Level = 'debug' | 'info' | 'warn' | 'error'
+
+const TOKEN_PATTERNS: RegExp[] = [/dop_v1_[A-Za-z0-9]+/g, /([?&]data=)[^&\s]+/g, /(Bearer\s+)\S+/gi]
+
+export function redact(text: string): string {
+  let out = text
+  for (const pattern of TOKEN_PATTERNS) {
+    out = out.replace(pattern, (_match, prefix?: string) => `${typeof prefix === 'string' ? prefix : ''}[redacted]`)
+  }
+  return out
+}
+
+function describe(detail: unknown): string {
+  if (detail instanceof Error) return `${detail.name}: ${detail.message}`
+  if (detail === undefined) return ''
+  return typeof detail === 'string' ? detail : JSON.stringify(detail)
+}
+
+export interface LogSink {
+  (line: string): void
+}
+
+let sink: LogSink = (line) => process.stderr.write(`${line}\n`)
+let minimum: Level = process.env.DICTUMAL_LOG_LEVEL === 'debug' ? 'debug' : 'info'
+const order: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 }
+
+export function setLogSink(next: LogSink, level?: Level): void {
+  sink = next
+  if (level) minimum = level
+}
+
+function write(level: Level, scope: string, message: string, detail?: unknown): void {
+  if (order[level] < order[minimum]) return
+  const extra = describe(detail)
+  sink(redact(`${new Date().toISOString()} ${level.toUpperCase()} [${scope}] ${message}${extra ? ` — ${extra}` : ''}`))
+}
+
+export const log = {
+  debug: (scope: string, message: string, detail?: unknown) => write('debug', scope, message, detail),
+  info: (scope: string, message: string, detail?: unknown) => write('info', scope, message, detail),
+  warn: (scope: string, message: string, detail?: unknown) => write('warn', scope, message, detail),
+  error: (scope: string, message: string, detail?: unknown) => write('error', scope, message, detail),
+}

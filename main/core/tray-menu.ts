@@ -1,0 +1,116 @@
+// What the tray menu shows and which desktop notifications fire, as plain data: main/tray.ts and
+// main/notifications.ts only translate these into Electron objects.
+import type { Deployment } from '../../preload/contract'
+import { redact } from './log'
+
+export type TrayAction =
+  | { kind: 'open'; deploymentId: string }
+  | { kind: 'new-deployment' }
+  | { kind: 'show-window' }
+  | { kind: 'quit' }
+
+export interface TrayMenuItem {
+  id: string
+  label: string
+  enabled: boolean
+  type?: 'separator'
+  action?: TrayAction
+}
+
+export interface TrayNotification {
+  title: string
+  body: string
+  deploymentId: string
+  kind: 'active' | 'error'
+}
+
+const MAX_NAME = 40
+
+/** Names are user text: no control characters, and short enough for a menu. */
+function displayName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = name.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim() || 'Untitled desktop'
+  return clean.length > MAX_NAME ? `${clean.slice(0, MAX_NAME - 1)}…` : clean
+}
+
+function percentOf(deployment: Deployment): number {
+  const value = Math.round(deployment.percent)
+  return Number.isFinite(value) ? Math.min(100, Math.max(0, value)) : 0
+}
+
+function deploymentItem(deployment: Deployment): TrayMenuItem {
+  const name = displayName(deployment.name)
+  const id = `deployment:${deployment.id}`
+  switch (deployment.status) {
+    case 'ACTIVE':
+      return { id, label: `${name} — Active · Open`, enabled: true, action: { kind: 'open', deploymentId: deployment.id } }
+    case 'PROVISIONING':
+      return { id, label: `${name} — Provisioning ${percentOf(deployment)} %`, enabled: true, action: { kind: 'show-window' } }
+    case 'CONFIGURING':
+      return { id, label: `${name} — Configuring ${percentOf(deployment)} %`, enabled: true, action: { kind: 'show-window' } }
+    case 'ERROR':
+      // The window is where Destroy lives; a failed droplet is still billed.
+      return { id, label: `${name} — Error`, enabled: true, action: { kind: 'show-window' } }
+    case 'DESTROYED':
+      throw new Error('deploymentItem: destroyed deployments are not listed')
+    default:
+      return assertNever(deployment.status)
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${String(value)}`)
+}
+
+/** Newest first, so the desktop just deployed is at the top. DESTROYED ones are history, not menu items. */
+export function buildTrayMenu(deployments: Deployment[]): TrayMenuItem[] {
+  const live = deployments
+    .filter((d) => d.status !== 'DESTROYED')
+    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id.localeCompare(b.id)))
+  const items: TrayMenuItem[] =
+    live.length > 0 ? live.map(deploymentItem) : [{ id: 'no-deployments', label: 'No desktops yet', enabled: false }]
+  items.push(
+    { id: 'separator-deployments', label: '', enabled: true, type: 'separator' },
+    { id: 'new-deployment', label: 'New deployment…', enabled: true, action: { kind: 'new-deployment' } },
+    { id: 'show-window', label: 'Show Dictumal', enabled: true, action: { kind: 'show-window' } },
+    { id: 'separator-quit', label: '', enabled: true, type: 'separator' },
+    { id: 'quit', label: 'Quit', enabled: true, action: { kind: 'quit' } },
+  )
+  return items
+}
+
+const MAX_ERROR = 160
+
+/** The record's error is meant for users, but the body is shown on the lock screen: mask and cap it. */
+function errorSummary(error: string | null): string {
+  if (!error) return 'Setup failed.'
+  const oneLine = redact(error).replace(/\s+/g, ' ').trim()
+  const capped = oneLine.length > MAX_ERROR ? `${oneLine.slice(0, MAX_ERROR - 1)}…` : oneLine
+  return /[.!?…]$/.test(capped) ? capped : `${capped}.`
+}
+
+/**
+ * A notification only for a transition INTO ACTIVE or ERROR. A deployment seen for the first time
+ * (`previous` undefined, e.g. at app start) is not a transition: nothing is announced twice.
+ */
+export function notificationFor(previous: Deployment | undefined, next: Deployment): TrayNotification | null {
+  if (!previous || previous.id !== next.id || previous.status === next.status) return null
+  const name = displayName(next.name)
+  if (next.status === 'ACTIVE') {
+    return {
+      kind: 'active',
+      deploymentId: next.id,
+      title: `${name} is ready`,
+      body: 'Your desktop is up. Click to open it.',
+    }
+  }
+  if (next.status === 'ERROR') {
+    return {
+      kind: 'error',
+      deploymentId: next.id,
+      title: `${name} failed`,
+      body: `${errorSummary(next.error)} The droplet still costs money until you destroy it.`,
+    }
+  }
+  return null
+}

@@ -1,0 +1,7 @@
+import type { DictumalApi } from '../../preload/contract'
+
+declare global {
+  interface Window {
+    dictumal: DictumalApi
+  }
+}

@@ -1,0 +1,14 @@
+// Renderer entry: mounts the app shell. Talks to the rest of Dictumal only through window.dictumal.
+import { StrictMode } from 'react'
+import { createRoot } from 'react-dom/client'
+import { App } from './app'
+import './styles.css'
+
+const root = document.getElementById('root')
+if (root) {
+  createRoot(root).render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  )
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Everything CI checks after setup, in order of speed: types, lint, the security gate, the build,
+# unit and integration tests (Vitest), then end-to-end tests (Playwright in Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "typecheck"
+npm run --silent typecheck
+step "lint"
+npm run --silent lint
+step "security gate (electronegativity)"
+node scripts/security-gate.mjs
+step "build"
+npx electron-vite build --logLevel warn
+step "unit and integration tests (vitest)"
+npx vitest run
+step "end-to-end tests (playwright)"
+npx playwright test
