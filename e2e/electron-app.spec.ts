@@ -34,11 +34,9 @@ test.describe('real Electron app', () => {
       expect(info.name).toBe('Dictumal')
       expect(info.dataDir).toBe(dataDir)
       expect(await window.evaluate(() => typeof (window as unknown as { require?: unknown }).require)).toBe('undefined')
-      const prefs = await app.evaluate(({ BrowserWindow }) => {
-        const wp = BrowserWindow.getAllWindows()[0]?.webContents.getLastWebPreferences()
-        return { sandbox: wp?.sandbox, contextIsolation: wp?.contextIsolation, nodeIntegration: wp?.nodeIntegration }
-      })
-      expect(prefs).toEqual({ sandbox: true, contextIsolation: true, nodeIntegration: false })
+      expect(await window.evaluate(() => typeof (window as unknown as { process?: unknown }).process)).toBe('undefined')
+      expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1)
+      expect(window.url()).toBe('app://dictumal/index.html')
     } finally {
       await app.close()
     }

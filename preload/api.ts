@@ -10,11 +10,44 @@ export interface Transport {
 
 export function createDictumalApi(t: Transport): DictumalApi {
   return {
-    app: {
-      info: () => t.invoke('app:info'),
+    app: { info: () => t.invoke('app:info') },
+    auth: {
+      status: () => t.invoke('auth:status'),
+      setToken: (token) => t.invoke('auth:set-token', token),
+      removeToken: () => t.invoke('auth:remove-token'),
+      onChanged: (listener) => t.on('auth:changed', listener),
+    },
+    constitutions: {
+      list: () => t.invoke('constitutions:list'),
+      save: (input) => t.invoke('constitutions:save', input),
+      remove: (id) => t.invoke('constitutions:delete', id),
+    },
+    catalog: {
+      get: () => t.invoke('catalog:get'),
+      sshKeys: () => t.invoke('account:ssh-keys'),
     },
     deployments: {
+      list: () => t.invoke('deployments:list'),
+      create: (input) => t.invoke('deployments:create', input),
+      destroy: (id) => t.invoke('deployments:destroy', id),
+      open: (input) => t.invoke('deployments:open', input),
+      copyIp: (id) => t.invoke('deployments:copy-ip', id),
       onChanged: (listener) => t.on('deployments:changed', listener),
     },
+    desktop: {
+      action: (action) => t.invoke('desktop:action', action),
+      onChanged: (listener) => t.on('desktop:changed', listener),
+    },
+    unmanaged: {
+      list: () => t.invoke('unmanaged:list'),
+      adopt: (dropletId) => t.invoke('unmanaged:adopt', dropletId),
+      destroy: (dropletId) => t.invoke('unmanaged:destroy', dropletId),
+      onChanged: (listener) => t.on('unmanaged:changed', listener),
+    },
+    settings: {
+      get: () => t.invoke('settings:get'),
+      update: (patch) => t.invoke('settings:update', patch),
+    },
+    onNavigate: (listener) => t.on('navigate', listener),
   }
 }

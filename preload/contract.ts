@@ -67,16 +67,129 @@ export interface AppInfo {
   dataDir: string
 }
 
+export interface Settings {
+  defaultRegion: string
+  defaultSize: string
+  /** An explicit image slug, or null for the default / latest-Ubuntu choice. */
+  imageSlug: string | null
+  useLatestUbuntu: boolean
+  /** SSH key ids or fingerprints added to new droplets. */
+  sshKeys: string[]
+  /** Preferred launch host; blank means the droplet IP. */
+  gatewayHost: string
+}
+
+/** Settings plus what the environment overrides (an env var wins over a setting). */
+export interface SettingsView {
+  settings: Settings
+  overrides: {
+    imageSlug?: string
+    useLatestUbuntu?: boolean
+    sshKeys?: string[]
+    gatewayHost?: string
+  }
+}
+
+export interface AuthStatus {
+  /** Where the DigitalOcean token comes from. */
+  source: 'env' | 'keychain' | 'none'
+  keychain: { available: boolean; message?: string }
+  /** Filled once the token was validated with GET /v2/account. */
+  account: { email: string; dropletLimit: number; status: string } | null
+  /** Why the current token does not work, when it does not. */
+  problem?: UserError
+}
+
+export interface RegionOption {
+  slug: string
+  name: string
+  available: boolean
+  sizes: string[]
+}
+
+export interface SizeOption {
+  slug: string
+  description: string
+  vcpus: number
+  memoryMb: number
+  diskGb: number
+  priceHourly: number
+  priceMonthly: number
+  available: boolean
+  regions: string[]
+}
+
+export interface Catalog {
+  regions: RegionOption[]
+  sizes: SizeOption[]
+  /** The image new deployments will use, and why. */
+  image: { slug: string; source: 'env' | 'setting' | 'latest-ubuntu' | 'default' }
+  defaults: { region: string; size: string }
+}
+
+export interface SshKeyOption {
+  id: number
+  name: string
+  fingerprint: string
+}
+
+/** A droplet tagged `dictumal` that no local record owns (found by reconcile). */
+export interface UnmanagedDroplet {
+  dropletId: number
+  name: string
+  ip: string | null
+  region: string
+  size: string
+  createdAt: string
+  /** The deployment id from its `dictumal-<id>` tag, when it has one. */
+  deploymentId: string | null
+  /** True when that deployment's secrets are still in the keychain, so it can be adopted. */
+  canAdopt: boolean
+}
+
+export type DesktopMode = 'embedded' | 'window'
+export type DesktopAction = 'back' | 'reconnect' | 'fullscreen' | 'open-separately'
+
+/** Which desktop the main window is showing (null: the app's own pages). */
+export interface DesktopState {
+  deploymentId: string | null
+}
+
 // ---------- Channels ----------
 
 /** Invoke channels: renderer → main, each answered once. Arguments are validated in main. */
 export interface InvokeChannels {
   'app:info': () => AppInfo
+  'auth:status': () => AuthStatus
+  /** Validates the token with DigitalOcean, then stores it in the keychain. */
+  'auth:set-token': (token: string) => Result<AuthStatus>
+  'auth:remove-token': () => Result<AuthStatus>
+  'constitutions:list': () => Constitution[]
+  'constitutions:save': (input: { id?: string; name: string; body: string }) => Result<Constitution>
+  'constitutions:delete': (id: string) => Result<null>
+  'catalog:get': () => Result<Catalog>
+  'account:ssh-keys': () => Result<SshKeyOption[]>
+  'deployments:list': () => Deployment[]
+  'deployments:create': (input: { constitutionId: string; region: string; size: string }) => Result<Deployment>
+  'deployments:destroy': (id: string) => Result<Deployment>
+  'deployments:open': (input: { id: string; mode: DesktopMode }) => Result<null>
+  'deployments:copy-ip': (id: string) => Result<string>
+  'desktop:action': (action: DesktopAction) => Result<null>
+  'unmanaged:list': () => UnmanagedDroplet[]
+  'unmanaged:adopt': (dropletId: number) => Result<Deployment>
+  'unmanaged:destroy': (dropletId: number) => Result<null>
+  'settings:get': () => SettingsView
+  'settings:update': (patch: Partial<Settings>) => Result<SettingsView>
 }
 
 /** Pushed events: main → renderer. */
 export interface EventChannels {
   'deployments:changed': Deployment[]
+  'unmanaged:changed': UnmanagedDroplet[]
+  'auth:changed': AuthStatus
+  'desktop:changed': DesktopState
+  /** The tray asked the window to show a page. */
+  'navigate': { view: 'new-deployment' | 'deployments' }
 }
 
 export type InvokeChannel = keyof InvokeChannels
@@ -84,13 +197,49 @@ export type EventChannel = keyof EventChannels
 export type InvokeArgs<C extends InvokeChannel> = Parameters<InvokeChannels[C]>
 export type InvokeResult<C extends InvokeChannel> = Awaited<ReturnType<InvokeChannels[C]>>
 
+type Promised<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never
+type Listener<C extends EventChannel> = (listener: (payload: EventChannels[C]) => void) => () => void
+
 /** What the preload exposes as `window.dictumal`: a domain API, never ipcRenderer itself. */
 export interface DictumalApi {
-  app: {
-    info(): Promise<AppInfo>
+  app: { info: Promised<InvokeChannels['app:info']> }
+  auth: {
+    status: Promised<InvokeChannels['auth:status']>
+    setToken: Promised<InvokeChannels['auth:set-token']>
+    removeToken: Promised<InvokeChannels['auth:remove-token']>
+    onChanged: Listener<'auth:changed'>
+  }
+  constitutions: {
+    list: Promised<InvokeChannels['constitutions:list']>
+    save: Promised<InvokeChannels['constitutions:save']>
+    remove: Promised<InvokeChannels['constitutions:delete']>
+  }
+  catalog: {
+    get: Promised<InvokeChannels['catalog:get']>
+    sshKeys: Promised<InvokeChannels['account:ssh-keys']>
   }
   deployments: {
+    list: Promised<InvokeChannels['deployments:list']>
+    create: Promised<InvokeChannels['deployments:create']>
+    destroy: Promised<InvokeChannels['deployments:destroy']>
+    open: Promised<InvokeChannels['deployments:open']>
+    copyIp: Promised<InvokeChannels['deployments:copy-ip']>
     /** Subscribe to every change; returns the unsubscribe function. */
-    onChanged(listener: (deployments: Deployment[]) => void): () => void
+    onChanged: Listener<'deployments:changed'>
   }
+  desktop: {
+    action: Promised<InvokeChannels['desktop:action']>
+    onChanged: Listener<'desktop:changed'>
+  }
+  unmanaged: {
+    list: Promised<InvokeChannels['unmanaged:list']>
+    adopt: Promised<InvokeChannels['unmanaged:adopt']>
+    destroy: Promised<InvokeChannels['unmanaged:destroy']>
+    onChanged: Listener<'unmanaged:changed'>
+  }
+  settings: {
+    get: Promised<InvokeChannels['settings:get']>
+    update: Promised<InvokeChannels['settings:update']>
+  }
+  onNavigate: Listener<'navigate'>
 }

@@ -1,27 +1,340 @@
-// Parses the command line and dispatches to commands. Exit codes: 0 ok, 1 failure, 2 usage error.
+// The `dictumal` command (SPEC §7): the same engine and data as the app, for scripts and servers.
+// Exit codes: 0 ok, 1 failure, 2 usage error. Errors are one sentence on stderr; --json prints one
+// JSON object per line. Secrets and launch tokens are never printed except the launch URL asked for.
+import { readFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { createInterface } from 'node:readline'
+import { parseArgs } from 'node:util'
+import type { Deployment } from '../../preload/contract'
+import { createAppServices, type AppServices } from '../core/app-services'
+import { resolveDataDir } from '../core/data-dir'
+import { resolveTokenSource } from '../core/digitalocean'
+import { setLogSink } from '../core/log'
+import { KeytarSecrets, type Secrets } from '../core/secrets'
+import { createConstitution, findConstitution } from '../core/store'
+import { AppError, toUserError } from '../core/user-error'
+
 export interface CliIo {
   stdout(text: string): void
   stderr(text: string): void
   env: NodeJS.ProcessEnv
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean }
+  /** Tests pass an in-memory keychain; the real command always uses the OS keychain. */
+  secrets?: Secrets
 }
+
+export const VERSION = '0.1.0'
 
 const USAGE = `Usage: dictumal <command> [options]
 
 Commands:
-  --version            print the version
-  help                 show this help
+  login [--token-stdin]            validate a DigitalOcean token and store it in the keychain
+  logout                           remove the stored token
+  constitution add --name NAME [--body-file FILE]
+  constitution list [--json]
+  deploy --constitution ID|NAME [--region R] [--size S] [--wait] [--json]
+  list [--json]                    all deployments
+  status ID [--watch] [--json]     one deployment (ID may be any unique prefix)
+  launch-url ID [--target ip]      print a fresh launch URL (valid 5 minutes; treat it as a secret)
+  destroy ID [--yes]               delete the droplet and its secrets; keep the record as DESTROYED
+  reconcile [--json]               compare local records with droplets tagged dictumal
+  doctor                           check the keychain, token, API and data folder
+  help | --version
 `
 
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const [command] = argv
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    io.stdout(USAGE)
-    return command === undefined ? 2 : 0
+class UsageError extends Error {}
+
+function usage(message: string): never {
+  throw new UsageError(message)
+}
+
+type Flags = Record<string, string | boolean | undefined>
+
+function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>, maxPositionals: number): { flags: Flags; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+    if (positionals.length > maxPositionals) usage(`Unexpected argument "${positionals[maxPositionals]}".`)
+    return { flags: values as Flags, positionals }
+  } catch (error) {
+    if (error instanceof UsageError) throw error
+    usage(error instanceof Error ? error.message.replace(/\. To specify.*$/, '.') : 'Invalid arguments.')
   }
-  if (command === '--version') {
-    io.stdout('dictumal 0.1.0\n')
+}
+
+function str(flags: Flags, name: string): string | undefined {
+  const v = flags[name]
+  return typeof v === 'string' ? v : undefined
+}
+
+function percent(n: number): string {
+  return `${String(n).padStart(3)}%`
+}
+
+export function humanLine(d: Deployment): string {
+  const parts = [d.id.slice(0, 8), d.name, d.status, d.stage, percent(d.percent), d.ip ?? '-', d.region, d.size]
+  const line = parts.join('  ')
+  return d.error ? `${line}\n  ${d.error}` : line
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = ''
+  for await (const chunk of stream) text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8')
+  return text
+}
+
+/** Asks on the terminal; with `hidden`, typed characters are not echoed (for the token). */
+function ask(io: CliIo, question: string, hidden = false): Promise<string> {
+  const input = io.stdin ?? process.stdin
+  return new Promise((resolve) => {
+    const rl = createInterface({ input, output: process.stderr, terminal: true })
+    const writer = rl as unknown as { _writeToOutput?: (s: string) => void }
+    if (hidden) writer._writeToOutput = (s: string) => process.stderr.write(s.includes(question) ? question : '')
+    rl.question(question, (answer) => {
+      rl.close()
+      if (hidden) process.stderr.write('\n')
+      resolve(answer)
+    })
+  })
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  // Logs go to stderr only on request, so stdout stays clean for --json.
+  setLogSink((line) => {
+    if (io.env.DICTUMAL_LOG_LEVEL === 'debug') io.stderr(`${line}\n`)
+  })
+  const [command, ...rest] = argv
+  let services: AppServices | null = null
+  const open = async (): Promise<AppServices> => {
+    const dataDir = resolveDataDir({ env: io.env, platform: process.platform, homedir: homedir(), cwd: process.cwd() })
+    const service = io.env.DICTUMAL_KEYCHAIN_SERVICE
+    services = await createAppServices({
+      dataDir,
+      env: io.env,
+      info: { name: 'Dictumal', version: VERSION, platform: process.platform, dataDir },
+      secrets: io.secrets ?? new KeytarSecrets(service ? { service } : {}),
+    })
+    if (services.store.recovered) io.stderr(`${services.store.recovered.userMessage}\n`)
+    return services
+  }
+  try {
+    switch (command) {
+      case undefined:
+        io.stderr(USAGE)
+        return 2
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(USAGE)
+        return 0
+      case '--version':
+        io.stdout(`dictumal ${VERSION}\n`)
+        return 0
+      case 'login':
+        return await login(rest, io, await open())
+      case 'logout': {
+        parse(rest, {}, 0)
+        const s = await open()
+        const removed = await s.secrets.deleteToken()
+        io.stdout(removed ? 'Removed the DigitalOcean token from the keychain.\n' : 'No DigitalOcean token was stored.\n')
+        if (io.env.DIGITALOCEAN_API_TOKEN) io.stdout('DIGITALOCEAN_API_TOKEN is still set in this environment and will still be used.\n')
+        return 0
+      }
+      case 'constitution':
+        return await constitution(rest, io, open)
+      case 'deploy':
+        return await deploy(rest, io, await open())
+      case 'list': {
+        const { flags } = parse(rest, { json: { type: 'boolean' } }, 0)
+        const s = await open()
+        for (const d of s.engine.list()) io.stdout(flags.json ? `${JSON.stringify(d)}\n` : `${humanLine(d)}\n`)
+        return 0
+      }
+      case 'status':
+        return await status(rest, io, await open())
+      case 'launch-url': {
+        const { flags, positionals } = parse(rest, { target: { type: 'string' } }, 1)
+        const target = str(flags, 'target')
+        if (target !== undefined && target !== 'ip') usage('--target takes only "ip".')
+        const [id] = positionals
+        if (!id) usage('launch-url needs a deployment ID.')
+        const s = await open()
+        io.stdout(`${await s.engine.launchUrl(id, target === 'ip' ? { target: 'ip' } : {})}\n`)
+        return 0
+      }
+      case 'destroy':
+        return await destroy(rest, io, await open())
+      case 'reconcile': {
+        const { flags } = parse(rest, { json: { type: 'boolean' } }, 0)
+        const s = await open()
+        const findings = await s.engine.reconcile()
+        for (const f of findings) {
+          io.stdout(flags.json ? `${JSON.stringify(f)}\n` : `${f.kind.padEnd(20)} ${f.name}  ${f.deploymentId?.slice(0, 8) ?? '-'}  droplet ${f.dropletId ?? '-'}\n`)
+        }
+        if (!flags.json && findings.length === 0) io.stdout('Everything matches: no deployment in progress, nothing deleted elsewhere, no unmanaged droplets.\n')
+        return 0
+      }
+      case 'doctor':
+        parse(rest, {}, 0)
+        return await doctor(io, await open())
+      default:
+        return usage(`Unknown command "${command}".`)
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`${error.message} Run "dictumal help" for usage.\n`)
+      return 2
+    }
+    const problem = toUserError(error)
+    io.stderr(`${problem.message}\n${problem.hint ? `${problem.hint}\n` : ''}`)
+    return 1
+  } finally {
+    const s = services as AppServices | null
+    if (s) await s.close()
+  }
+}
+
+async function login(argv: string[], io: CliIo, s: AppServices): Promise<number> {
+  const { flags } = parse(argv, { 'token-stdin': { type: 'boolean' } }, 0)
+  const stdin = io.stdin ?? process.stdin
+  const raw = flags['token-stdin'] || !stdin.isTTY ? await readAll(stdin) : await ask(io, 'DigitalOcean token: ', true)
+  const token = raw.trim()
+  if (token === '') throw new AppError('token-empty', 'No token was given: paste a DigitalOcean personal access token.')
+  const account = await s.validateToken(token)
+  await s.secrets.setToken(token)
+  io.stdout(`Logged in as ${account?.email ?? 'your DigitalOcean account'}; the token is in the system keychain.\n`)
+  if (io.env.DIGITALOCEAN_API_TOKEN) io.stdout('Note: DIGITALOCEAN_API_TOKEN is set and wins over the stored token while it is.\n')
+  return 0
+}
+
+async function constitution(argv: string[], io: CliIo, open: () => Promise<AppServices>): Promise<number> {
+  const [sub, ...rest] = argv
+  if (sub === 'list') {
+    const { flags } = parse(rest, { json: { type: 'boolean' } }, 0)
+    const s = await open()
+    for (const c of s.store.read().constitutions) {
+      io.stdout(flags.json ? `${JSON.stringify(c)}\n` : `${c.id.slice(0, 8)}  ${c.name}\n`)
+    }
     return 0
   }
-  io.stderr(`Unknown command "${command}". Run "dictumal help" for the list.\n`)
-  return 2
+  if (sub === 'add') {
+    const { flags } = parse(rest, { name: { type: 'string' }, 'body-file': { type: 'string' }, json: { type: 'boolean' } }, 0)
+    const name = str(flags, 'name')
+    if (name === undefined) usage('constitution add needs --name NAME.')
+    const file = str(flags, 'body-file')
+    let body = ''
+    if (file !== undefined) {
+      try {
+        body = await readFile(file, 'utf8')
+      } catch {
+        throw new AppError('body-file', `Cannot read the body file "${file}".`)
+      }
+    }
+    const s = await open()
+    const result = await createConstitution(s.store, { name, body })
+    if (!result.ok) throw new AppError(result.error.code, result.error.message, result.error.hint)
+    io.stdout(flags.json ? `${JSON.stringify(result.value)}\n` : `Added constitution "${result.value.name}" (${result.value.id}).\n`)
+    return 0
+  }
+  usage(sub === undefined ? 'constitution needs "add" or "list".' : `Unknown constitution command "${sub}".`)
+}
+
+/** Drives the engine until the deployment ends up ACTIVE (0) or ERROR/DESTROYED (1), printing each change. */
+async function follow(s: AppServices, id: string, json: boolean, io: CliIo): Promise<number> {
+  let last = ''
+  const print = (d: Deployment): void => {
+    const line = JSON.stringify(d)
+    if (line === last) return
+    last = line
+    io.stdout(json ? `${line}\n` : `${humanLine(d)}\n`)
+  }
+  const outcome = (d: Deployment): number | null => (d.status === 'ACTIVE' ? 0 : d.status === 'ERROR' || d.status === 'DESTROYED' ? 1 : null)
+  const current = s.engine.find(id)
+  print(current)
+  const settled = outcome(current)
+  if (settled !== null) return settled
+  return new Promise<number>((resolve) => {
+    const off = s.store.onChange((data) => {
+      const d = data.deployments.find((x) => x.id === id)
+      if (!d) return
+      print(d)
+      const code = outcome(d)
+      if (code !== null) {
+        off()
+        resolve(code)
+      }
+    })
+    s.engine.start()
+  })
+}
+
+async function deploy(argv: string[], io: CliIo, s: AppServices): Promise<number> {
+  const { flags } = parse(
+    argv,
+    { constitution: { type: 'string' }, region: { type: 'string' }, size: { type: 'string' }, wait: { type: 'boolean' }, json: { type: 'boolean' } },
+    0,
+  )
+  const ref = str(flags, 'constitution')
+  if (ref === undefined) usage('deploy needs --constitution ID|NAME.')
+  const found = findConstitution(s.store.read(), ref)
+  if (!found.ok) throw new AppError(found.error.code, found.error.message, found.error.hint)
+  const settings = s.settings()
+  const created = await s.engine.create({
+    constitutionId: found.value.id,
+    region: str(flags, 'region') ?? settings.defaultRegion,
+    size: str(flags, 'size') ?? settings.defaultSize,
+  })
+  if (!flags.wait) {
+    io.stdout(flags.json ? `${JSON.stringify(created)}\n` : `${humanLine(created)}\nDeploying; follow it with: dictumal status ${created.id.slice(0, 8)} --watch\n`)
+    return 0
+  }
+  return follow(s, created.id, flags.json === true, io)
+}
+
+async function status(argv: string[], io: CliIo, s: AppServices): Promise<number> {
+  const { flags, positionals } = parse(argv, { watch: { type: 'boolean' }, json: { type: 'boolean' } }, 1)
+  const [id] = positionals
+  if (!id) usage('status needs a deployment ID.')
+  const d = s.engine.find(id)
+  if (flags.watch) return follow(s, d.id, flags.json === true, io)
+  io.stdout(flags.json ? `${JSON.stringify(d)}\n` : `${humanLine(d)}\n`)
+  return 0
+}
+
+async function destroy(argv: string[], io: CliIo, s: AppServices): Promise<number> {
+  const { flags, positionals } = parse(argv, { yes: { type: 'boolean' } }, 1)
+  const [id] = positionals
+  if (!id) usage('destroy needs a deployment ID.')
+  const d = s.engine.find(id)
+  if (!flags.yes) {
+    const stdin = io.stdin ?? process.stdin
+    if (!stdin.isTTY) usage('destroy asks for confirmation; pass --yes when not running in a terminal.')
+    const answer = await ask(io, `Destroy "${d.name}" (${d.id.slice(0, 8)}) and delete its droplet? [y/N] `)
+    if (!/^y(es)?$/i.test(answer.trim())) {
+      io.stdout('Nothing was destroyed.\n')
+      return 1
+    }
+  }
+  const destroyed = await s.engine.destroy(d.id)
+  io.stdout(`Destroyed "${destroyed.name}"; its droplet is deleted and its secrets removed from the keychain.\n`)
+  return 0
+}
+
+async function doctor(io: CliIo, s: AppServices): Promise<number> {
+  let failures = 0
+  const line = (ok: boolean, text: string): void => {
+    if (!ok) failures += 1
+    io.stdout(`${ok ? 'ok  ' : 'FAIL'}  ${text}\n`)
+  }
+  line(true, `data folder ${s.info.dataDir} (${s.store.read().deployments.length} deployments, ${s.store.read().constitutions.length} constitutions)`)
+  const keychain = await s.secrets.check()
+  line(keychain.ok, keychain.ok ? 'system keychain is available' : keychain.error.message)
+  const source = await resolveTokenSource({ env: io.env, readKeychainToken: async () => (keychain.ok ? s.secrets.getToken() : null) })
+  if (source.token === null) {
+    line(false, 'no DigitalOcean token: run "dictumal login" or set DIGITALOCEAN_API_TOKEN')
+  } else {
+    line(true, `DigitalOcean token from ${source.source === 'env' ? 'DIGITALOCEAN_API_TOKEN' : 'the keychain'}`)
+    const auth = await s.authStatus({ refresh: true })
+    line(auth.account !== null, auth.account ? `DigitalOcean API reachable; account ${auth.account.email} (droplet limit ${auth.account.dropletLimit})` : (auth.problem?.message ?? 'DigitalOcean API not reachable'))
+  }
+  return failures === 0 ? 0 : 1
 }

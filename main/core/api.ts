@@ -1,16 +1,19 @@
 // The app's request handlers, one per invoke channel, shared by Electron's IPC and the e2e browser
-// host. Every argument arrives as `unknown` and is narrowed here before any service sees it.
-import type { AppInfo, EventChannel, EventChannels, InvokeChannel, InvokeChannels } from '../../preload/contract'
+// host. Every argument arrives as `unknown` and is narrowed here before any service sees it;
+// expected failures come back as `{ ok: false, error }` with one sentence, never a stack.
+import { z } from 'zod'
+import type { DesktopAction, EventChannel, EventChannels, InvokeChannel, InvokeChannels, Result } from '../../preload/contract'
+import type { AppServices } from './app-services'
+import { settingsView } from './config'
+import { log } from './log'
+import { createConstitution, deleteConstitution, updateConstitution, updateSettings } from './store'
+import { AppError, fail, isExpected, ok } from './user-error'
 
 export type Handlers = {
   [C in InvokeChannel]: (...args: unknown[]) => Promise<Awaited<ReturnType<InvokeChannels[C]>>>
 }
 
 export type EmitEvent = <C extends EventChannel>(channel: C, payload: EventChannels[C]) => void
-
-export interface ApiServices {
-  info: AppInfo
-}
 
 export class InvalidArgumentError extends Error {
   constructor(channel: string, detail: string) {
@@ -19,20 +22,187 @@ export class InvalidArgumentError extends Error {
   }
 }
 
-export function expectNoArgs(channel: string, args: unknown[]): void {
-  if (args.length > 0) throw new InvalidArgumentError(channel, 'expected no arguments')
+function args<T extends z.ZodType>(channel: string, schema: T, raw: unknown[]): z.infer<T> {
+  const parsed = schema.safeParse(raw)
+  if (!parsed.success) throw new InvalidArgumentError(channel, parsed.error.issues[0]?.message ?? 'invalid')
+  return parsed.data
 }
 
-export function createHandlers(services: ApiServices): Handlers {
+const none = z.tuple([])
+const id = z.string().trim().min(1).max(64)
+const dropletId = z.number().int().positive()
+const desktopActions = ['back', 'reconnect', 'fullscreen', 'open-separately'] as const satisfies readonly DesktopAction[]
+
+const schemas = {
+  token: z.tuple([z.string().max(512)]),
+  constitution: z.tuple([z.object({ id: id.optional(), name: z.string().max(200), body: z.string().max(1_000_000) }).strict()]),
+  id: z.tuple([id]),
+  create: z.tuple([z.object({ constitutionId: id, region: z.string().max(64), size: z.string().max(64) }).strict()]),
+  open: z.tuple([z.object({ id, mode: z.enum(['embedded', 'window']) }).strict()]),
+  action: z.tuple([z.enum(desktopActions)]),
+  droplet: z.tuple([dropletId]),
+  settings: z.tuple([
+    z
+      .object({
+        defaultRegion: z.string().max(64),
+        defaultSize: z.string().max(64),
+        imageSlug: z.string().max(128).nullable(),
+        useLatestUbuntu: z.boolean(),
+        sshKeys: z.array(z.string().max(128)).max(50),
+        gatewayHost: z.string().max(253),
+      })
+      .partial()
+      .strict(),
+  ]),
+}
+
+/** Runs a service call, turning expected failures into a Result and logging the unexpected. */
+async function attempt<T>(channel: string, task: () => Promise<T>): Promise<Result<T>> {
+  try {
+    return ok(await task())
+  } catch (error) {
+    if (!isExpected(error)) log.error('api', `${channel} failed unexpectedly`, error)
+    return fail(error)
+  }
+}
+
+async function unwrap<T>(result: Promise<Result<T>>): Promise<T> {
+  const r = await result
+  if (r.ok) return r.value
+  throw new AppError(r.error.code, r.error.message, r.error.hint)
+}
+
+export function createHandlers(s: AppServices): Handlers {
+  const needShell = (): NonNullable<AppServices['shell']> => {
+    if (!s.shell) throw new AppError('no-shell', 'Desktops open only in the Dictumal app window.')
+    return s.shell
+  }
+
   return {
-    'app:info': async (...args) => {
-      expectNoArgs('app:info', args)
-      return { ...services.info }
+    'app:info': async (...raw) => {
+      args('app:info', none, raw)
+      return { ...s.info }
+    },
+    'auth:status': async (...raw) => {
+      args('auth:status', none, raw)
+      return s.authStatus()
+    },
+    'auth:set-token': async (...raw) => {
+      const [token] = args('auth:set-token', schemas.token, raw)
+      return attempt('auth:set-token', async () => {
+        const trimmed = token.trim()
+        if (trimmed === '') throw new AppError('token-empty', 'Paste a DigitalOcean personal access token first.')
+        await s.validateToken(trimmed)
+        await s.secrets.setToken(trimmed)
+        await s.notifyAuthChanged()
+        void s.engine.reconcile().catch((e: unknown) => log.warn('engine', 'reconcile after login failed', e))
+        return s.authStatus({ refresh: true })
+      })
+    },
+    'auth:remove-token': async (...raw) => {
+      args('auth:remove-token', none, raw)
+      return attempt('auth:remove-token', async () => {
+        await s.secrets.deleteToken()
+        await s.notifyAuthChanged()
+        return s.authStatus({ refresh: true })
+      })
+    },
+    'constitutions:list': async (...raw) => {
+      args('constitutions:list', none, raw)
+      return s.store.read().constitutions.map((c) => ({ ...c }))
+    },
+    'constitutions:save': async (...raw) => {
+      const [input] = args('constitutions:save', schemas.constitution, raw)
+      const fields = { name: input.name, body: input.body }
+      return input.id === undefined ? createConstitution(s.store, fields) : updateConstitution(s.store, input.id, fields)
+    },
+    'constitutions:delete': async (...raw) => {
+      const [constitutionId] = args('constitutions:delete', schemas.id, raw)
+      return deleteConstitution(s.store, constitutionId)
+    },
+    'catalog:get': async (...raw) => {
+      args('catalog:get', none, raw)
+      return attempt('catalog:get', () => s.catalog())
+    },
+    'account:ssh-keys': async (...raw) => {
+      args('account:ssh-keys', none, raw)
+      return attempt('account:ssh-keys', () => s.sshKeyOptions())
+    },
+    'deployments:list': async (...raw) => {
+      args('deployments:list', none, raw)
+      return s.engine.list()
+    },
+    'deployments:create': async (...raw) => {
+      const [input] = args('deployments:create', schemas.create, raw)
+      return attempt('deployments:create', () => s.engine.create(input))
+    },
+    'deployments:destroy': async (...raw) => {
+      const [deploymentId] = args('deployments:destroy', schemas.id, raw)
+      return attempt('deployments:destroy', () => s.engine.destroy(deploymentId))
+    },
+    'deployments:open': async (...raw) => {
+      const [input] = args('deployments:open', schemas.open, raw)
+      return attempt('deployments:open', async () => {
+        const shell = needShell()
+        const deployment = s.engine.find(input.id)
+        // The embedded view pins the certificate to the droplet's IP, so it always launches by IP.
+        await shell.openDesktop(deployment, input.mode, () => s.engine.launchUrl(deployment.id, { target: 'ip' }))
+        return null
+      })
+    },
+    'deployments:copy-ip': async (...raw) => {
+      const [deploymentId] = args('deployments:copy-ip', schemas.id, raw)
+      return attempt('deployments:copy-ip', async () => {
+        const d = s.engine.find(deploymentId)
+        if (d.ip === null) throw new AppError('no-ip', `"${d.name}" has no IP address yet.`)
+        needShell().copyText(d.ip)
+        return d.ip
+      })
+    },
+    'desktop:action': async (...raw) => {
+      const [action] = args('desktop:action', schemas.action, raw)
+      return attempt('desktop:action', async () => {
+        await needShell().desktopAction(action)
+        return null
+      })
+    },
+    'unmanaged:list': async (...raw) => {
+      args('unmanaged:list', none, raw)
+      return s.engine.unmanaged()
+    },
+    'unmanaged:adopt': async (...raw) => {
+      const [droplet] = args('unmanaged:adopt', schemas.droplet, raw)
+      return attempt('unmanaged:adopt', () => s.engine.adopt(droplet))
+    },
+    'unmanaged:destroy': async (...raw) => {
+      const [droplet] = args('unmanaged:destroy', schemas.droplet, raw)
+      return attempt('unmanaged:destroy', async () => {
+        await s.engine.destroyUnmanaged(droplet)
+        return null
+      })
+    },
+    'settings:get': async (...raw) => {
+      args('settings:get', none, raw)
+      return settingsView(s.env, s.settings())
+    },
+    'settings:update': async (...raw) => {
+      const [patch] = args('settings:update', schemas.settings, raw)
+      return attempt('settings:update', async () => {
+        await unwrap(updateSettings(s.store, patch))
+        return settingsView(s.env, s.settings())
+      })
     },
   }
 }
 
 /** Wires core events to a sink (IPC send or the browser bridge); returns the unsubscribe function. */
-export function subscribeEvents(_services: ApiServices, _emit: EmitEvent): () => void {
-  return () => {}
+export function subscribeEvents(s: AppServices, emit: EmitEvent): () => void {
+  const offStore = s.store.onChange((data) => emit('deployments:changed', data.deployments.map((d) => ({ ...d }))))
+  const offUnmanaged = s.engine.onUnmanagedChange((list) => emit('unmanaged:changed', list))
+  const offAuth = s.onAuthChange((status) => emit('auth:changed', status))
+  return () => {
+    offStore()
+    offUnmanaged()
+    offAuth()
+  }
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  describeLoadFailure,
   desktopWebPreferences,
   isAllowedNavigation,
   isAllowedPermission,
@@ -229,5 +230,18 @@ describe('partitionFor and desktopWebPreferences', () => {
     })
     expect(prefs).not.toHaveProperty('preload')
     expect(() => desktopWebPreferences('persist:dictumal')).toThrow()
+  })
+})
+
+describe('describeLoadFailure', () => {
+  it('names the pin when the verify proc refused, and never echoes a URL', () => {
+    expect(describeLoadFailure(-2)).toMatch(/certificate/)
+    expect(describeLoadFailure(-20)).toMatch(/blocked/)
+    expect(describeLoadFailure(-102)).toMatch(/refused/)
+    expect(describeLoadFailure(-118)).toMatch(/in time/)
+    expect(describeLoadFailure(-999)).toBe('The desktop page did not load (network error -999). Reconnect to try again.')
+    for (const code of [-2, -7, -20, -100, -101, -102, -105, -106, -109, -118, -999]) {
+      expect(describeLoadFailure(code)).not.toMatch(/https?:|data=/)
+    }
   })
 })

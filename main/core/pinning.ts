@@ -131,3 +131,29 @@ export function isAllowedPermission(permission: string, requestingUrl: string, p
   if (!ALLOWED_PERMISSIONS.has(permission)) return false
   return isAllowedNavigation(requestingUrl, pin, { isMainFrame: true })
 }
+
+/**
+ * A user-facing sentence for a Chromium net error seen while loading the desktop. Under a verify
+ * proc a wrong certificate surfaces as plain ERR_FAILED (-2), so that code names the pin.
+ */
+export function describeLoadFailure(errorCode: number): string {
+  switch (errorCode) {
+    case -2:
+      return 'The desktop could not be reached securely: its certificate is not the one Dictumal pinned for this deployment, or the connection failed.'
+    case -20:
+      return 'The desktop page tried to load something from outside its pinned address, and Dictumal blocked it.'
+    case -7:
+    case -118:
+      return 'The desktop did not answer in time. Check that the droplet is running, then reconnect.'
+    case -100:
+    case -101:
+    case -102:
+    case -109:
+      return 'The desktop gateway refused or dropped the connection. It may still be starting; reconnect in a moment.'
+    case -105:
+    case -106:
+      return 'There is no network connection to the desktop. Check your internet connection, then reconnect.'
+    default:
+      return `The desktop page did not load (network error ${errorCode}). Reconnect to try again.`
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Deployment, DeploymentStage, DeploymentStatus } from '../../preload/contract'
-import { buildTrayMenu, notificationFor } from './tray-menu'
+import { buildTrayMenu, notificationFor, trackTransitions } from './tray-menu'
 
 let counter = 0
 function deployment(overrides: Partial<Deployment> & { status: DeploymentStatus }): Deployment {
@@ -160,5 +160,30 @@ describe('notificationFor', () => {
     expect(long?.body.length).toBeLessThan(260)
     const empty = notificationFor(before, { ...before, status: 'ERROR', error: null })
     expect(empty?.body).toBe('Setup failed. The droplet still costs money until you destroy it.')
+  })
+})
+
+describe('trackTransitions', () => {
+  it('stays quiet on the first snapshot and announces each later transition once', () => {
+    const track = trackTransitions()
+    const ready = deployment({ status: 'ACTIVE', name: 'already-up' })
+    const busy = deployment({ status: 'CONFIGURING', name: 'busy', percent: 92 })
+    expect(track([ready, busy])).toEqual([])
+
+    const nowActive = { ...busy, status: 'ACTIVE' as const, percent: 100 }
+    expect(track([ready, nowActive]).map((n) => [n.kind, n.deploymentId])).toEqual([['active', busy.id]])
+    expect(track([ready, nowActive])).toEqual([])
+  })
+
+  it('announces a deployment that appears mid-session only when it later changes', () => {
+    const track = trackTransitions()
+    expect(track([])).toEqual([])
+    const fresh = deployment({ status: 'PROVISIONING', name: 'fresh' })
+    expect(track([fresh])).toEqual([])
+    const failed = { ...fresh, status: 'ERROR' as const, error: 'Droplet did not become active in 10 minutes' }
+    const notes = track([failed])
+    expect(notes).toHaveLength(1)
+    expect(notes[0]?.kind).toBe('error')
+    expect(notes[0]?.body).toMatch(/still costs money/)
   })
 })

@@ -114,3 +114,23 @@ export function notificationFor(previous: Deployment | undefined, next: Deployme
   }
   return null
 }
+
+/**
+ * Remembers the last status of every deployment and turns each new snapshot into the notifications
+ * it implies. The first snapshot only seeds the memory, so starting the app announces nothing.
+ */
+export function trackTransitions(): (deployments: Deployment[]) => TrayNotification[] {
+  let known: Map<string, Deployment> | null = null
+  return (deployments) => {
+    const next = new Map(deployments.map((d) => [d.id, d]))
+    const previous = known
+    known = next
+    if (!previous) return []
+    const notes: TrayNotification[] = []
+    for (const deployment of deployments) {
+      const note = notificationFor(previous.get(deployment.id), deployment)
+      if (note) notes.push(note)
+    }
+    return notes
+  }
+}

@@ -1,6 +1,14 @@
-// The app shell: a title bar, navigation and the current view.
+// The app shell: title bar, navigation and the current view; the first-run token screen before
+// that; and, while main shows a remote desktop, only the thin desktop toolbar above it.
 import { useEffect } from 'react'
-import { useAppStore, type View } from './store'
+import type { DesktopAction } from '../../preload/contract'
+import { DeployDialog } from './views/deploy-dialog'
+import { ConstitutionsView } from './views/constitutions'
+import { DeploymentsView } from './views/deployments'
+import { SettingsView } from './views/settings'
+import { Welcome } from './views/welcome'
+import { assertNever } from './format'
+import { connect, guarded, loadCatalog, useAppStore, type View } from './store'
 
 const NAV: { view: View; label: string }[] = [
   { view: 'deployments', label: 'Deployments' },
@@ -12,13 +20,20 @@ export function App() {
   const view = useAppStore((s) => s.view)
   const setView = useAppStore((s) => s.setView)
   const info = useAppStore((s) => s.info)
-  const setInfo = useAppStore((s) => s.setInfo)
-  const setDeployments = useAppStore((s) => s.setDeployments)
+  const auth = useAppStore((s) => s.auth)
+  const desktop = useAppStore((s) => s.desktop)
+  const deployTarget = useAppStore((s) => s.deployTarget)
+  const fault = useAppStore((s) => s.fault)
+  const set = useAppStore((s) => s.set)
+  const active = useAppStore((s) => s.deployments.filter((d) => d.status === 'PROVISIONING' || d.status === 'CONFIGURING').length)
 
+  useEffect(() => connect(), [])
+  const hasToken = auth !== null && auth.source !== 'none'
   useEffect(() => {
-    void window.dictumal.app.info().then(setInfo)
-    return window.dictumal.deployments.onChanged(setDeployments)
-  }, [setInfo, setDeployments])
+    if (hasToken) void loadCatalog()
+  }, [hasToken])
+
+  if (desktop.deploymentId) return <DesktopToolbar deploymentId={desktop.deploymentId} />
 
   return (
     <div className="shell">
@@ -29,61 +44,111 @@ export function App() {
         </span>
         {info && <span className="titlebar-meta">v{info.version}</span>}
       </header>
-      <nav className="sidebar" aria-label="Main">
-        <ul>
-          {NAV.map((item) => (
-            <li key={item.view}>
-              <button
-                type="button"
-                className={item.view === view ? 'nav-item active' : 'nav-item'}
-                aria-current={item.view === view ? 'page' : undefined}
-                onClick={() => setView(item.view)}
-              >
-                {item.label}
-              </button>
-            </li>
-          ))}
-        </ul>
-      </nav>
-      <main className="content">
-        <MainView view={view} />
-      </main>
+      {auth === null ? (
+        <main className="content full" aria-busy="true" />
+      ) : !hasToken ? (
+        <main className="content full">
+          <Welcome />
+        </main>
+      ) : (
+        <>
+          <nav className="sidebar" aria-label="Main">
+            <ul>
+              {NAV.map((item) => (
+                <li key={item.view}>
+                  <button
+                    type="button"
+                    className={item.view === view ? 'nav-item active' : 'nav-item'}
+                    aria-current={item.view === view ? 'page' : undefined}
+                    onClick={() => setView(item.view)}
+                  >
+                    {item.label}
+                    {item.view === 'deployments' && active > 0 && (
+                      <span className="nav-count" aria-label={`${active} in progress`}>
+                        {active}
+                      </span>
+                    )}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </nav>
+          <main className="content">
+            {auth.problem && view !== 'settings' && (
+              <div role="alert" className="note error banner">
+                <p className="note-title">{auth.problem.message}</p>
+                {auth.problem.hint && <p>{auth.problem.hint}</p>}
+                <button type="button" className="button" onClick={() => setView('settings')}>
+                  Open settings
+                </button>
+              </div>
+            )}
+            <MainView view={view} />
+          </main>
+          {deployTarget !== null && <DeployDialog target={deployTarget} />}
+        </>
+      )}
+      {fault && (
+        <div role="alert" className="fault">
+          <span>{fault}</span>
+          <button type="button" className="button quiet" onClick={() => set({ fault: null })}>
+            Dismiss
+          </button>
+        </div>
+      )}
     </div>
   )
 }
 
 function MainView({ view }: { view: View }) {
-  const deployments = useAppStore((s) => s.deployments)
   switch (view) {
     case 'deployments':
-      return (
-        <section aria-labelledby="deployments-title">
-          <h1 id="deployments-title">Deployments</h1>
-          {deployments.length === 0 ? (
-            <div className="empty">
-              <h2>No deployments yet</h2>
-              <p>Write a constitution, then press Deploy: Dictumal builds a Linux desktop on your DigitalOcean account and opens it here.</p>
-            </div>
-          ) : (
-            <ul>{deployments.map((d) => <li key={d.id}>{d.name}</li>)}</ul>
-          )}
-        </section>
-      )
+      return <DeploymentsView />
     case 'constitutions':
-      return (
-        <section aria-labelledby="constitutions-title">
-          <h1 id="constitutions-title">Constitutions</h1>
-          <div className="empty">
-            <h2>No constitutions yet</h2>
-            <p>A constitution is the document your desktop is built around.</p>
-          </div>
-        </section>
-      )
+      return <ConstitutionsView />
     case 'settings':
-      return (
-        <section aria-labelledby="settings-title">
-          <h1 id="settings-title">Settings</h1>
-        </section>
-      )
+      return <SettingsView />
+    default:
+      return assertNever(view)
   }
+}
+
+const TOOLBAR: { action: DesktopAction; label: string }[] = [
+  { action: 'back', label: '← Back to Dictumal' },
+  { action: 'reconnect', label: 'Reconnect' },
+  { action: 'fullscreen', label: 'Full screen' },
+  { action: 'open-separately', label: 'Open in separate window' },
+]
+
+/** Main draws the remote desktop below this bar; the page keeps only the bar itself. */
+function DesktopToolbar({ deploymentId }: { deploymentId: string }) {
+  const deployment = useAppStore((s) => s.deployments.find((d) => d.id === deploymentId))
+  const set = useAppStore((s) => s.set)
+  const run = async (action: DesktopAction) => {
+    const result = await guarded(() => window.dictumal.desktop.action(action))
+    if (result && !result.ok) set({ fault: result.error.message })
+  }
+  const fault = useAppStore((s) => s.fault)
+  return (
+    <div className="desktop-shell">
+      <nav className="desktop-toolbar" aria-label="Desktop">
+        {TOOLBAR.map(({ action, label }) => (
+          <button key={action} type="button" className="tool" onClick={() => void run(action)}>
+            {label}
+          </button>
+        ))}
+        <span className="desktop-name">
+          {deployment ? `${deployment.name}${deployment.ip ? ` · ${deployment.ip}` : ''}` : 'Remote desktop'}
+        </span>
+      </nav>
+      {fault && (
+        <div role="alert" className="fault">
+          <span>{fault}</span>
+          <button type="button" className="button quiet" onClick={() => set({ fault: null })}>
+            Dismiss
+          </button>
+        </div>
+      )}
+    </div>
+  )
 }

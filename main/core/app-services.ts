@@ -1,0 +1,206 @@
+// Wires Dictumal's services once, in order: store, keychain, DigitalOcean client, engine. The
+// Electron main process, the CLI and the e2e browser host all start from here, so they share one
+// engine and one set of rules.
+import type {
+  AppInfo,
+  AuthStatus,
+  Catalog,
+  Deployment,
+  DesktopAction,
+  DesktopMode,
+  Settings,
+  SshKeyOption,
+} from '../../preload/contract'
+import { imageChoice, gatewayHost, sshKeys, timeouts } from './config'
+import {
+  DigitalOceanClient,
+  newestUbuntuSlug,
+  resolveApiUrl,
+  resolveTokenSource,
+  tokenProvider,
+  DEFAULT_IMAGE_SLUG,
+  type Env,
+} from './digitalocean'
+import { Engine, type EngineOptions } from './engine/engine'
+import { log } from './log'
+import { KeytarSecrets, type Secrets } from './secrets'
+import { openStore, type Store } from './store'
+import { toUserError } from './user-error'
+
+/** What only the host process can do: Electron shows desktops and owns the clipboard. */
+export interface ShellPort {
+  openDesktop(deployment: Deployment, mode: DesktopMode, launchUrl: () => Promise<string>): Promise<void>
+  desktopAction(action: DesktopAction): Promise<void>
+  copyText(text: string): void
+}
+
+export interface AppServicesOptions {
+  dataDir: string
+  env: Env
+  info: AppInfo
+  secrets?: Secrets
+  shell?: ShellPort
+  /** Extra engine settings (tests: faster loops, an injected clock). */
+  engine?: Partial<Omit<EngineOptions, 'store' | 'secrets' | 'cloud'>>
+  /** Client settings (tests: shorter timeouts). */
+  client?: { timeoutMs?: number; maxRetries?: number }
+}
+
+export interface AppServices {
+  info: AppInfo
+  env: Env
+  store: Store
+  secrets: Secrets
+  client: DigitalOceanClient
+  engine: Engine
+  shell: ShellPort | null
+  authStatus(options?: { refresh?: boolean }): Promise<AuthStatus>
+  /** Validates a token with DigitalOcean; returns the account or throws a typed error. */
+  validateToken(token: string): Promise<AuthStatus['account']>
+  catalog(): Promise<Catalog>
+  sshKeyOptions(): Promise<SshKeyOption[]>
+  settings(): Settings
+  onAuthChange(listener: (status: AuthStatus) => void): () => void
+  notifyAuthChanged(): Promise<void>
+  close(): Promise<void>
+}
+
+const CATALOG_TTL_MS = 5 * 60_000
+const ACCOUNT_TTL_MS = 60_000
+
+export async function createAppServices(options: AppServicesOptions): Promise<AppServices> {
+  const { env } = options
+  const store = await openStore(options.dataDir)
+  if (store.recovered) log.warn('store', store.recovered.userMessage)
+  const secrets = options.secrets ?? new KeytarSecrets()
+  const readKeychainToken = async (): Promise<string | null> => secrets.getToken()
+  const client = new DigitalOceanClient({
+    baseUrl: resolveApiUrl(env),
+    token: tokenProvider({ env, readKeychainToken }),
+    ...(options.client ?? {}),
+  })
+
+  const settings = (): Settings => {
+    const s = store.read().settings
+    return { ...s, sshKeys: [...s.sshKeys] }
+  }
+
+  let latestUbuntu: { slug: string; at: number } | null = null
+  const resolveImage = async (): Promise<{ slug: string; source: Catalog['image']['source'] }> => {
+    const choice = imageChoice(env, settings())
+    if (choice.kind === 'slug') return { slug: choice.slug, source: choice.source }
+    if (!latestUbuntu || Date.now() - latestUbuntu.at > CATALOG_TTL_MS) {
+      const slug = newestUbuntuSlug(await client.listDistributionImages()) ?? DEFAULT_IMAGE_SLUG
+      latestUbuntu = { slug, at: Date.now() }
+    }
+    return { slug: latestUbuntu.slug, source: 'latest-ubuntu' }
+  }
+
+  const limits = timeouts(env)
+  const engine = new Engine({
+    store,
+    secrets,
+    cloud: client,
+    imageSlug: async () => (await resolveImage()).slug,
+    sshKeys: () => sshKeys(env, settings()),
+    gatewayHost: () => gatewayHost(env, settings()),
+    provisioningTimeoutMs: limits.provisioningMs,
+    configuringTimeoutMs: limits.configuringMs,
+    ...(options.engine ?? {}),
+  })
+
+  let account: { value: AuthStatus['account']; token: string; at: number } | null = null
+  const authListeners = new Set<(status: AuthStatus) => void>()
+
+  const authStatus = async ({ refresh = false } = {}): Promise<AuthStatus> => {
+    const keychain: AuthStatus['keychain'] = { available: true }
+    let source: Awaited<ReturnType<typeof resolveTokenSource>>
+    try {
+      source = await resolveTokenSource({ env, readKeychainToken })
+    } catch (error) {
+      const problem = toUserError(error)
+      keychain.available = false
+      keychain.message = problem.message
+      source = await resolveTokenSource({ env, readKeychainToken: async () => null })
+    }
+    if (source.token === null) return { source: 'none', keychain, account: null }
+    if (!refresh && account && account.token === source.token && Date.now() - account.at < ACCOUNT_TTL_MS) {
+      return { source: source.source, keychain, account: account.value }
+    }
+    try {
+      const a = await client.getAccount()
+      const value = { email: a.email, dropletLimit: a.droplet_limit, status: a.status }
+      account = { value, token: source.token, at: Date.now() }
+      return { source: source.source, keychain, account: value }
+    } catch (error) {
+      account = null
+      return { source: source.source, keychain, account: null, problem: toUserError(error) }
+    }
+  }
+
+  const validateToken = async (token: string): Promise<AuthStatus['account']> => {
+    const probe = new DigitalOceanClient({ baseUrl: resolveApiUrl(env), token: async () => token, ...(options.client ?? {}), maxRetries: 1 })
+    const a = await probe.getAccount()
+    return { email: a.email, dropletLimit: a.droplet_limit, status: a.status }
+  }
+
+  let catalogCache: { value: Omit<Catalog, 'image' | 'defaults'>; at: number } | null = null
+  const catalog = async (): Promise<Catalog> => {
+    if (!catalogCache || Date.now() - catalogCache.at > CATALOG_TTL_MS) {
+      const [regions, sizes] = await Promise.all([client.listRegions(), client.listSizes()])
+      catalogCache = {
+        at: Date.now(),
+        value: {
+          regions: regions.map((r) => ({ slug: r.slug, name: r.name, available: r.available, sizes: [...r.sizes] })),
+          sizes: sizes.map((s) => ({
+            slug: s.slug,
+            description: typeof s.description === 'string' ? s.description : s.slug,
+            vcpus: s.vcpus,
+            memoryMb: s.memory,
+            diskGb: s.disk,
+            priceHourly: s.price_hourly,
+            priceMonthly: s.price_monthly,
+            available: s.available,
+            regions: [...s.regions],
+          })),
+        },
+      }
+    }
+    const image = await resolveImage()
+    const s = settings()
+    return { ...catalogCache.value, image, defaults: { region: s.defaultRegion, size: s.defaultSize } }
+  }
+
+  const sshKeyOptions = async (): Promise<SshKeyOption[]> =>
+    (await client.listSshKeys()).map((k) => ({ id: k.id, name: k.name, fingerprint: k.fingerprint }))
+
+  const notifyAuthChanged = async (): Promise<void> => {
+    if (authListeners.size === 0) return
+    const status = await authStatus({ refresh: true })
+    for (const listener of authListeners) listener(status)
+  }
+
+  return {
+    info: options.info,
+    env,
+    store,
+    secrets,
+    client,
+    engine,
+    shell: options.shell ?? null,
+    authStatus,
+    validateToken,
+    catalog,
+    sshKeyOptions,
+    settings,
+    onAuthChange: (listener) => {
+      authListeners.add(listener)
+      return () => authListeners.delete(listener)
+    },
+    notifyAuthChanged,
+    close: async () => {
+      await engine.stop()
+      await store.close()
+    },
+  }
+}

@@ -1,0 +1,55 @@
+// Where each setting comes from (SPEC §6): an environment variable wins over the saved setting,
+// which wins over the default. Pure, so the precedence is tested as a table.
+import type { Settings, SettingsView } from '../../preload/contract'
+import { DEFAULT_IMAGE_SLUG, isTruthy, parseSshKeys, type Env } from './digitalocean'
+
+export type ImageChoice = { kind: 'slug'; slug: string; source: 'env' | 'setting' | 'default' } | { kind: 'latest-ubuntu'; source: 'env' | 'setting' }
+
+export function imageChoice(env: Env, settings: Settings): ImageChoice {
+  const envSlug = env.DIGITALOCEAN_IMAGE_SLUG?.trim()
+  if (envSlug) return { kind: 'slug', slug: envSlug, source: 'env' }
+  if (isTruthy(env.DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE)) return { kind: 'latest-ubuntu', source: 'env' }
+  const setSlug = settings.imageSlug?.trim()
+  if (setSlug) return { kind: 'slug', slug: setSlug, source: 'setting' }
+  if (settings.useLatestUbuntu) return { kind: 'latest-ubuntu', source: 'setting' }
+  return { kind: 'slug', slug: DEFAULT_IMAGE_SLUG, source: 'default' }
+}
+
+export function envGatewayHost(env: Env): string | undefined {
+  const value = env.DICTUMAL_STREAM_GATEWAY_HOST ?? env.NEXT_PUBLIC_STREAM_GATEWAY_HOST
+  return value === undefined ? undefined : value.trim()
+}
+
+export function gatewayHost(env: Env, settings: Settings): string {
+  return envGatewayHost(env) ?? settings.gatewayHost.trim()
+}
+
+export function sshKeys(env: Env, settings: Settings): string[] {
+  const fromEnv = parseSshKeys(env)
+  return fromEnv.length > 0 ? fromEnv : [...settings.sshKeys]
+}
+
+function seconds(value: string | undefined, fallback: number): number {
+  const n = value === undefined ? Number.NaN : Number(value.trim())
+  return Number.isFinite(n) && n > 0 ? n * 1000 : fallback
+}
+
+export function timeouts(env: Env): { provisioningMs: number; configuringMs: number } {
+  return {
+    provisioningMs: seconds(env.DICTUMAL_PROVISIONING_TIMEOUT_S, 600_000),
+    configuringMs: seconds(env.DICTUMAL_CONFIGURING_TIMEOUT_S, 1_200_000),
+  }
+}
+
+/** What the Settings page shows: the saved values, and which ones the environment overrides. */
+export function settingsView(env: Env, settings: Settings): SettingsView {
+  const overrides: SettingsView['overrides'] = {}
+  const envSlug = env.DIGITALOCEAN_IMAGE_SLUG?.trim()
+  if (envSlug) overrides.imageSlug = envSlug
+  if (env.DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE !== undefined) overrides.useLatestUbuntu = isTruthy(env.DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE)
+  const keys = parseSshKeys(env)
+  if (keys.length > 0) overrides.sshKeys = keys
+  const host = envGatewayHost(env)
+  if (host !== undefined) overrides.gatewayHost = host
+  return { settings: { ...settings, sshKeys: [...settings.sshKeys] }, overrides }
+}

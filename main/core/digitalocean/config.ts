@@ -1,0 +1,85 @@
+// Where the DigitalOcean settings come from (SPEC §3, §6): token, API URL, image and SSH keys.
+// An environment variable always wins over what the app stored.
+import { DEFAULT_API_URL } from './client'
+import type { DigitalOceanClient } from './client'
+import { noTokenError } from './errors'
+import type { Image } from './schemas'
+
+export type Env = Readonly<Record<string, string | undefined>>
+
+export const DEFAULT_IMAGE_SLUG = 'ubuntu-24-04-x64'
+
+export type TokenSource = { source: 'env'; token: string } | { source: 'keychain'; token: string } | { source: 'none'; token: null }
+
+export interface TokenSourceInput {
+  env: Env
+  readKeychainToken: () => Promise<string | null | undefined>
+}
+
+/** DIGITALOCEAN_API_TOKEN if set, else the keychain entry, else nothing. */
+export async function resolveTokenSource({ env, readKeychainToken }: TokenSourceInput): Promise<TokenSource> {
+  const fromEnv = env.DIGITALOCEAN_API_TOKEN?.trim()
+  if (fromEnv !== undefined && fromEnv !== '') return { source: 'env', token: fromEnv }
+  const stored = (await readKeychainToken())?.trim()
+  if (stored !== undefined && stored !== '') return { source: 'keychain', token: stored }
+  return { source: 'none', token: null }
+}
+
+/** The `token` option for DigitalOceanClient: resolved on every request, failing as `no-token`. */
+export function tokenProvider(input: TokenSourceInput): () => Promise<string> {
+  return async () => {
+    const resolved = await resolveTokenSource(input)
+    if (resolved.token === null) throw noTokenError()
+    return resolved.token
+  }
+}
+
+export function resolveApiUrl(env: Env): string {
+  const raw = env.DIGITALOCEAN_API_URL?.trim()
+  return raw === undefined || raw === '' ? DEFAULT_API_URL : raw.replace(/\/+$/, '')
+}
+
+export function isTruthy(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase())
+}
+
+/** DIGITALOCEAN_SSH_KEYS: comma-separated ids or fingerprints, trimmed, empties dropped. */
+export function parseSshKeys(env: Env): string[] {
+  return (env.DIGITALOCEAN_SSH_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '')
+}
+
+function ubuntuVersion(slug: string): [number, number] | null {
+  const match = /^ubuntu-(\d+)-(\d+)-x64$/.exec(slug)
+  if (match === null) return null
+  return [Number(match[1]), Number(match[2])]
+}
+
+/** The newest x64 Ubuntu distribution slug in the list, or null if there is none. */
+export function newestUbuntuSlug(images: readonly Image[]): string | null {
+  let best: { slug: string; version: [number, number] } | null = null
+  for (const image of images) {
+    if (image.slug === null || (image.status !== undefined && image.status !== 'available')) continue
+    const version = ubuntuVersion(image.slug)
+    if (version === null) continue
+    if (best === null || version[0] > best.version[0] || (version[0] === best.version[0] && version[1] > best.version[1])) {
+      best = { slug: image.slug, version }
+    }
+  }
+  return best?.slug ?? null
+}
+
+export interface ImageSlugInput {
+  env: Env
+  client: Pick<DigitalOceanClient, 'listDistributionImages'>
+}
+
+/** SPEC §3: DIGITALOCEAN_IMAGE_SLUG wins; a truthy DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE asks the API. */
+export async function resolveImageSlug({ env, client }: ImageSlugInput): Promise<string> {
+  const explicit = env.DIGITALOCEAN_IMAGE_SLUG?.trim()
+  if (explicit !== undefined && explicit !== '') return explicit
+  if (!isTruthy(env.DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE)) return DEFAULT_IMAGE_SLUG
+  return newestUbuntuSlug(await client.listDistributionImages()) ?? DEFAULT_IMAGE_SLUG
+}

@@ -1,0 +1,712 @@
+// The deployment engine: from "Deploy" to a usable desktop, crash-safe. It writes the record before
+// asking DigitalOcean for anything, watches every in-progress deployment with short concurrent
+// probes, asks DigitalOcean only while a droplet is not active or has no IP (one tagged listing for
+// many), and moves records through the stages of SPEC §2. All state lives in the store, so any
+// running engine (the app, a waiting CLI) advances the same deployments and sees the others' work.
+import { randomUUID } from 'node:crypto'
+import type { Agent } from 'undici'
+import type { Beacon } from '../recipe'
+import type { Constitution, Deployment, ReadinessChecks, UnmanagedDroplet } from '../../../preload/contract'
+import { generateDeploymentCertificate } from '../certificate'
+import { generateDeploymentSecrets, type DeploymentSecrets } from '../deployment-secrets'
+import { deploymentTag, publicIpv4, type CreateDropletInput, type DeleteOutcome, type Droplet } from '../digitalocean'
+import { buildLaunchUrl, mintLaunchToken } from '../guacamole-token'
+import { log } from '../log'
+import { buildUserData, describeBeaconFailure, dropletNameFor } from '../recipe'
+import { AppError } from '../user-error'
+import {
+  advance,
+  failed,
+  isInProgress,
+  mergeProgress,
+  NO_CHECKS,
+  STAGE_PERCENT,
+  type Observation,
+} from './progress'
+import { fetchBeacon, gatewayAcceptsToken, pinnedAgent, probeGuacamoleHttp, probeGuacamoleHttps, probeTcp } from './probes'
+
+export const OWNERSHIP_TAG = 'dictumal'
+export const INIT_LOG = '/var/log/dictumal-init.log'
+
+export interface EngineClock {
+  now(): number
+}
+
+/** The store as the engine needs it (main/core/store implements it). */
+export interface StorePort {
+  read(): { deployments: readonly Deployment[]; constitutions: readonly Constitution[] }
+  update<T>(fn: (draft: { deployments: Deployment[]; constitutions: Constitution[] }) => T): Promise<T>
+}
+
+/** What the keychain keeps per deployment: the secrets, and the pin so a lost record can be adopted. */
+export type StoredDeploymentSecrets = DeploymentSecrets & { certFingerprint?: string }
+
+export interface SecretsPort {
+  getDeploymentSecrets(id: string): Promise<StoredDeploymentSecrets | null>
+  setDeploymentSecrets(id: string, secrets: StoredDeploymentSecrets): Promise<void>
+  deleteDeploymentSecrets(id: string): Promise<unknown>
+}
+
+export interface CloudPort {
+  createDroplet(input: CreateDropletInput): Promise<Droplet>
+  getDroplet(id: number): Promise<Droplet | null>
+  listDropletsByTag(tag: string): Promise<Droplet[]>
+  deleteDroplet(id: number): Promise<DeleteOutcome>
+}
+
+export interface ProbeResult {
+  checks: ReadinessChecks
+  failedStep: Beacon['failed']
+}
+
+/** The readiness probes, injectable so unit tests can script a droplet without sockets. */
+export interface ProberPort {
+  probe(ip: string, fingerprint: string): Promise<ProbeResult>
+  acceptsToken(ip: string, fingerprint: string, token: string): Promise<boolean>
+  close(): Promise<void>
+}
+
+export interface EngineOptions {
+  store: StorePort
+  secrets: SecretsPort
+  cloud: CloudPort
+  clock?: EngineClock
+  prober?: ProberPort
+  /** The image for new droplets (env / settings / discovery), asked at each create. */
+  imageSlug: () => Promise<string>
+  /** SSH key ids or fingerprints for new droplets. */
+  sshKeys: () => string[]
+  /** Preferred launch host; blank means the droplet IP. */
+  gatewayHost: () => string
+  provisioningTimeoutMs?: number
+  configuringTimeoutMs?: number
+  /** How often in-progress deployments are probed (readiness is seen within about this long). */
+  probeIntervalMs?: number
+  /** First and longest pause between DigitalOcean look-ups for one deployment. */
+  cloudIntervalMs?: { first: number; max: number }
+  /** A PROVISIONING record without a droplet id is given this long for its create to land. */
+  createGraceMs?: number
+}
+
+export type ReconcileFinding = {
+  kind: 'resumed' | 'destroyed-elsewhere' | 'unmanaged'
+  deploymentId: string | null
+  dropletId: number | null
+  name: string
+}
+
+interface Watch {
+  nextCloudAt: number
+  cloudDelayMs: number
+  dropletActive: boolean
+  configuringSince: number | null
+  agent: Agent | null
+  agentPin: string | null
+}
+
+/** Real sockets: the probes of SPEC §4, HTTPS pinned in the handshake. */
+export class NetworkProber implements ProberPort {
+  private readonly agents = new Map<string, Agent>()
+
+  private agent(fingerprint: string): Agent {
+    let agent = this.agents.get(fingerprint)
+    if (!agent) {
+      agent = pinnedAgent(fingerprint)
+      this.agents.set(fingerprint, agent)
+    }
+    return agent
+  }
+
+  async probe(ip: string, fingerprint: string): Promise<ProbeResult> {
+    const [beacon, vnc, guacHttp, guacHttps] = await Promise.all([
+      fetchBeacon(ip),
+      probeTcp(ip, 5901),
+      probeGuacamoleHttp(ip),
+      probeGuacamoleHttps(ip, this.agent(fingerprint)),
+    ])
+    return {
+      checks: {
+        vnc5901: vnc || (beacon.beacon?.checks.vnc5901 ?? false),
+        http80: beacon.http80,
+        guacHttp8080: guacHttp || (beacon.beacon?.checks.guacHttp8080 ?? false),
+        guacHttps443: guacHttps,
+      },
+      failedStep: beacon.beacon?.failed ?? null,
+    }
+  }
+
+  acceptsToken(ip: string, fingerprint: string, token: string): Promise<boolean> {
+    return gatewayAcceptsToken(ip, this.agent(fingerprint), token)
+  }
+
+  async close(): Promise<void> {
+    const agents = [...this.agents.values()]
+    this.agents.clear()
+    await Promise.all(agents.map((a) => a.close().catch(() => {})))
+  }
+}
+
+const systemClock: EngineClock = { now: () => Date.now() }
+const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/
+
+export function timeoutMessage(kind: 'provisioning' | 'configuring', minutes: number, ip: string | null): string {
+  if (kind === 'provisioning') {
+    return `DigitalOcean did not finish creating the droplet within ${minutes} minutes. The droplet may still cost money until you destroy it.`
+  }
+  const where = ip ? ` (ssh root@${ip})` : ''
+  return `The desktop did not finish setting up within ${minutes} minutes. See ${INIT_LOG} on the droplet${where}; the droplet still costs money until you destroy it.`
+}
+
+export function stepFailedMessage(failedStep: ProbeResult['failedStep'] & object): string {
+  return `${describeBeaconFailure(failedStep)} The droplet still costs money until you destroy it.`
+}
+
+export class Engine {
+  private readonly store: StorePort
+  private readonly secrets: SecretsPort
+  private readonly cloud: CloudPort
+  private readonly clock: EngineClock
+  private readonly prober: ProberPort
+  private readonly options: EngineOptions
+  private readonly watches = new Map<string, Watch>()
+  private readonly creating = new Map<string, Promise<unknown>>()
+  private readonly secretsCache = new Map<string, StoredDeploymentSecrets>()
+  private unmanagedList: UnmanagedDroplet[] = []
+  private readonly unmanagedListeners = new Set<(list: UnmanagedDroplet[]) => void>()
+  private timer: NodeJS.Timeout | null = null
+  private ticking: Promise<void> | null = null
+  private stopped = true
+
+  constructor(options: EngineOptions) {
+    this.options = options
+    this.store = options.store
+    this.secrets = options.secrets
+    this.cloud = options.cloud
+    this.clock = options.clock ?? systemClock
+    this.prober = options.prober ?? new NetworkProber()
+  }
+
+  private get provisioningTimeoutMs(): number {
+    return this.options.provisioningTimeoutMs ?? 600_000
+  }
+
+  private get configuringTimeoutMs(): number {
+    return this.options.configuringTimeoutMs ?? 1_200_000
+  }
+
+  private nowIso(): string {
+    return new Date(this.clock.now()).toISOString()
+  }
+
+  // ---------- queries ----------
+
+  list(): Deployment[] {
+    return this.store.read().deployments.map((d) => ({ ...d, checks: { ...d.checks } }))
+  }
+
+  /** A deployment by full id or any unique prefix. */
+  find(idOrPrefix: string): Deployment {
+    const needle = idOrPrefix.trim().toLowerCase()
+    if (needle === '') throw new AppError('not-found', 'Give a deployment id (or the first characters of one).')
+    const all = this.store.read().deployments
+    const exact = all.find((d) => d.id === needle)
+    if (exact) return { ...exact }
+    const matches = all.filter((d) => d.id.startsWith(needle))
+    if (matches.length === 1 && matches[0]) return { ...matches[0] }
+    if (matches.length === 0) throw new AppError('not-found', `No deployment has an id starting with "${needle}".`)
+    throw new AppError('ambiguous-id', `"${needle}" matches ${matches.length} deployments; give more characters of the id.`)
+  }
+
+  unmanaged(): UnmanagedDroplet[] {
+    return this.unmanagedList.map((u) => ({ ...u }))
+  }
+
+  onUnmanagedChange(listener: (list: UnmanagedDroplet[]) => void): () => void {
+    this.unmanagedListeners.add(listener)
+    return () => this.unmanagedListeners.delete(listener)
+  }
+
+  private setUnmanaged(list: UnmanagedDroplet[]): void {
+    this.unmanagedList = list
+    for (const listener of this.unmanagedListeners) listener(this.unmanaged())
+  }
+
+  // ---------- create ----------
+
+  async create(input: { constitutionId: string; region: string; size: string }): Promise<Deployment> {
+    const region = input.region.trim()
+    const size = input.size.trim()
+    if (!SLUG.test(region)) throw new AppError('invalid-region', `"${input.region}" is not a DigitalOcean region slug (like nyc3).`)
+    if (!SLUG.test(size)) throw new AppError('invalid-size', `"${input.size}" is not a DigitalOcean size slug (like s-2vcpu-4gb).`)
+    const constitution = this.store.read().constitutions.find((c) => c.id === input.constitutionId)
+    if (!constitution) throw new AppError('constitution-missing', 'That constitution no longer exists; pick another one.')
+
+    const id = randomUUID()
+    const secrets = generateDeploymentSecrets()
+    const certificate = await generateDeploymentCertificate({ deploymentId: id, now: new Date(this.clock.now()) })
+    const image = await this.options.imageSlug()
+    const sshKeys = this.options.sshKeys()
+    const name = dropletNameFor(constitution.name, id)
+    // Throws a sentence naming the constitution when the user data would pass 64 KiB.
+    const userData = buildUserData({
+      deploymentId: id,
+      constitution: { name: constitution.name, body: constitution.body },
+      secrets,
+      certificate: { certPem: certificate.certPem, keyPem: certificate.keyPem },
+      sshKeys,
+    })
+
+    // Keychain first: with no keychain nothing is created, and nothing is left that could not be reached.
+    const stored: StoredDeploymentSecrets = { ...secrets, certFingerprint: certificate.fingerprint }
+    await this.secrets.setDeploymentSecrets(id, stored)
+    this.secretsCache.set(id, stored)
+
+    const now = this.nowIso()
+    const record: Deployment = {
+      id,
+      constitutionId: constitution.id,
+      name,
+      region,
+      size,
+      image,
+      dropletId: null,
+      ip: null,
+      status: 'PROVISIONING',
+      stage: 'provisioning-droplet',
+      percent: STAGE_PERCENT['provisioning-droplet'],
+      checks: { ...NO_CHECKS },
+      error: null,
+      certFingerprint: certificate.fingerprint,
+      createdAt: now,
+      updatedAt: now,
+      activeAt: null,
+      destroyedAt: null,
+    }
+    // The record exists before DigitalOcean is asked, so a crash here is found again by its tag.
+    await this.store.update((draft) => {
+      draft.deployments.push(record)
+    })
+
+    const creation = this.cloud.createDroplet({
+      deploymentId: id,
+      name,
+      region,
+      size,
+      image,
+      userData,
+      sshKeys,
+      tags: [OWNERSHIP_TAG, deploymentTag(id)],
+    })
+    this.creating.set(id, creation.catch(() => {}))
+    try {
+      const droplet = await creation
+      const ip = publicIpv4(droplet)
+      await this.patch(id, (d) => ({ ...d, dropletId: droplet.id, ip: d.ip ?? ip, updatedAt: this.nowIso() }))
+      this.watch(id).dropletActive = droplet.status === 'active'
+      this.kick()
+      return this.find(id)
+    } catch (error) {
+      if (nothingWasCreated(error)) {
+        // DigitalOcean refused (bad token, limit, sold out…): nothing exists, so nothing is kept.
+        await this.store.update((draft) => {
+          draft.deployments = draft.deployments.filter((d) => d.id !== id)
+        })
+        await this.forgetSecrets(id)
+        throw error
+      }
+      // Uncertain (the client already looked the tag up): keep watching; the tag decides later.
+      log.warn('engine', `create for ${id.slice(0, 8)} is uncertain; watching its tag`, error)
+      this.kick()
+      throw error
+    } finally {
+      this.creating.delete(id)
+    }
+  }
+
+  // ---------- destroy ----------
+
+  async destroy(idOrPrefix: string): Promise<Deployment> {
+    const record = this.find(idOrPrefix)
+    if (record.status === 'DESTROYED') return record
+    await this.creating.get(record.id)
+    const current = this.find(record.id)
+    const dropletIds = current.dropletId !== null ? [current.dropletId] : (await this.cloud.listDropletsByTag(deploymentTag(current.id))).map((d) => d.id)
+    for (const dropletId of dropletIds) await this.cloud.deleteDroplet(dropletId)
+    const now = this.nowIso()
+    await this.patch(current.id, (d) => ({ ...d, status: 'DESTROYED', destroyedAt: now, updatedAt: now }), { force: true })
+    this.dropWatch(current.id)
+    await this.forgetSecrets(current.id)
+    this.setUnmanaged(this.unmanagedList.filter((u) => !dropletIds.includes(u.dropletId)))
+    return this.find(current.id)
+  }
+
+  private async forgetSecrets(id: string): Promise<void> {
+    this.secretsCache.delete(id)
+    await this.secrets.deleteDeploymentSecrets(id)
+  }
+
+  // ---------- launch ----------
+
+  private async secretsFor(id: string): Promise<StoredDeploymentSecrets> {
+    const cached = this.secretsCache.get(id)
+    if (cached) return cached
+    const loaded = await this.secrets.getDeploymentSecrets(id)
+    if (!loaded) throw new AppError('secrets-missing', "This desktop's passwords are no longer in the keychain, so Dictumal cannot open it; destroy it and deploy again.")
+    this.secretsCache.set(id, loaded)
+    return loaded
+  }
+
+  /** A fresh launch URL (token valid 5 minutes). Sensitive: never log it. */
+  async launchUrl(idOrPrefix: string, options: { target?: 'ip' } = {}): Promise<string> {
+    const d = this.find(idOrPrefix)
+    if (d.status !== 'ACTIVE' || d.ip === null) {
+      throw new AppError('not-active', `"${d.name}" is ${d.status.toLowerCase()}, not active: it can be opened once it is ACTIVE.`)
+    }
+    const secrets = await this.secretsFor(d.id)
+    const token = mintLaunchToken({ keyHex: secrets.guacamoleKey, vncPassword: secrets.vncPassword, now: this.clock.now() })
+    const gateway = this.options.gatewayHost().trim()
+    const host = options.target === 'ip' || gateway === '' ? d.ip : gateway
+    return buildLaunchUrl(host, token)
+  }
+
+  // ---------- the watch loop ----------
+
+  /** Starts watching in-progress deployments until stop(). */
+  start(): void {
+    if (!this.stopped) return
+    this.stopped = false
+    this.schedule(0)
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    await this.ticking
+    await Promise.allSettled([...this.creating.values()])
+    for (const id of [...this.watches.keys()]) this.dropWatch(id)
+    await this.prober.close()
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = null
+      void this.tick().finally(() => this.schedule(this.options.probeIntervalMs ?? 1000))
+    }, delayMs)
+  }
+
+  /** Run the next round soon (after a create, say). */
+  private kick(): void {
+    if (!this.stopped && !this.ticking) this.schedule(50)
+  }
+
+  private watch(id: string): Watch {
+    let w = this.watches.get(id)
+    if (!w) {
+      const first = this.options.cloudIntervalMs?.first ?? 2000
+      w = { nextCloudAt: 0, cloudDelayMs: first, dropletActive: false, configuringSince: null, agent: null, agentPin: null }
+      this.watches.set(id, w)
+    }
+    return w
+  }
+
+  private dropWatch(id: string): void {
+    this.watches.delete(id)
+  }
+
+  /** One round: DigitalOcean where needed, probes where there is an IP, then every change in one write. */
+  tick(): Promise<void> {
+    if (this.ticking) return this.ticking
+    this.ticking = this.round()
+      .catch((error: unknown) => log.error('engine', 'watch round failed', error))
+      .finally(() => {
+        this.ticking = null
+      })
+    return this.ticking
+  }
+
+  private async round(): Promise<void> {
+    const records = this.store.read().deployments.filter(isInProgress)
+    for (const id of [...this.watches.keys()]) if (!records.some((r) => r.id === id)) this.dropWatch(id)
+    if (records.length === 0) return
+
+    const updates = new Map<string, Deployment>()
+    const cloudView = await this.askCloud(records, updates)
+
+    await Promise.all(
+      records.map(async (record) => {
+        if (updates.get(record.id) && !isInProgress(updates.get(record.id) as Deployment)) return
+        const current = updates.get(record.id) ?? record
+        const next = await this.observe(current, cloudView.get(record.id))
+        if (next !== record) updates.set(record.id, next)
+      }),
+    )
+
+    if (updates.size === 0) return
+    await this.store.update((draft) => {
+      draft.deployments = draft.deployments.map((onDisk) => {
+        const mine = updates.get(onDisk.id)
+        return mine ? mergeProgress(onDisk, mine) : onDisk
+      })
+    })
+  }
+
+  /** Asks DigitalOcean about deployments that still need it, sharing one listing between many. */
+  private async askCloud(records: Deployment[], updates: Map<string, Deployment>): Promise<Map<string, Droplet | 'missing'>> {
+    const now = this.clock.now()
+    const view = new Map<string, Droplet | 'missing'>()
+    const due = records.filter((r) => (r.dropletId === null || r.ip === null) && this.watch(r.id).nextCloudAt <= now && !this.creating.has(r.id))
+    if (due.length === 0) return view
+    try {
+      let droplets: Droplet[]
+      const [only] = due
+      if (due.length === 1 && only) {
+        if (only.dropletId !== null) {
+          const one = await this.cloud.getDroplet(only.dropletId)
+          droplets = one ? [one] : []
+        } else {
+          droplets = await this.cloud.listDropletsByTag(deploymentTag(only.id))
+        }
+      } else {
+        droplets = await this.cloud.listDropletsByTag(OWNERSHIP_TAG)
+      }
+      for (const record of due) {
+        const droplet = droplets.find((d) => (record.dropletId !== null ? d.id === record.dropletId : d.tags.includes(deploymentTag(record.id))))
+        view.set(record.id, droplet ?? 'missing')
+        const w = this.watch(record.id)
+        w.nextCloudAt = now + w.cloudDelayMs
+        w.cloudDelayMs = Math.min(this.options.cloudIntervalMs?.max ?? 10_000, Math.round(w.cloudDelayMs * 1.4))
+        if (droplet) w.dropletActive = droplet.status === 'active'
+        if (!droplet) {
+          const verdict = this.missingDroplet(record)
+          if (verdict) updates.set(record.id, verdict)
+        }
+      }
+    } catch (error) {
+      log.warn('engine', 'DigitalOcean look-up failed; trying again shortly', error)
+      for (const record of due) this.watch(record.id).nextCloudAt = now + this.watch(record.id).cloudDelayMs
+    }
+    return view
+  }
+
+  private missingDroplet(record: Deployment): Deployment | null {
+    const now = this.nowIso()
+    if (record.dropletId !== null) {
+      return { ...record, status: 'DESTROYED', error: 'The droplet was deleted outside Dictumal.', destroyedAt: now, updatedAt: now }
+    }
+    const age = this.clock.now() - Date.parse(record.createdAt)
+    if (age > (this.options.createGraceMs ?? 120_000)) {
+      return failed(record, 'DigitalOcean never created the droplet (Dictumal stopped before the create was confirmed); nothing is running for it.', now)
+    }
+    return null
+  }
+
+  private async observe(record: Deployment, fromCloud: Droplet | 'missing' | undefined): Promise<Deployment> {
+    const w = this.watch(record.id)
+    let current = record
+    if (fromCloud && fromCloud !== 'missing') {
+      const ip = publicIpv4(fromCloud)
+      if (current.dropletId !== fromCloud.id || (ip !== null && current.ip === null)) {
+        current = { ...current, dropletId: fromCloud.id, ip: current.ip ?? ip, updatedAt: this.nowIso() }
+      }
+    }
+    // A record that already has an IP was seen active by some engine: no need to ask again.
+    const dropletActive = w.dropletActive || (current.ip !== null && current.status === 'CONFIGURING')
+    let observation: Observation = { dropletActive, ip: current.ip, checks: { ...NO_CHECKS }, tokenAccepted: false }
+
+    if (dropletActive && current.ip !== null) {
+      const result = await this.prober.probe(current.ip, current.certFingerprint)
+      if (result.failedStep) {
+        return failed(current, stepFailedMessage(result.failedStep), this.nowIso())
+      }
+      observation = { ...observation, checks: result.checks }
+      if (result.checks.guacHttps443) observation.tokenAccepted = await this.tokenAccepted(current)
+    }
+
+    let next = advance(current, observation, this.nowIso())
+    if (next.status === 'CONFIGURING' && w.configuringSince === null) {
+      w.configuringSince = record.status === 'CONFIGURING' ? Date.parse(record.createdAt) : this.clock.now()
+    }
+    next = this.enforceTimeouts(next, w)
+    return next
+  }
+
+  private async tokenAccepted(d: Deployment): Promise<boolean> {
+    if (d.ip === null) return false
+    try {
+      const secrets = await this.secretsFor(d.id)
+      const token = mintLaunchToken({ keyHex: secrets.guacamoleKey, vncPassword: secrets.vncPassword, now: this.clock.now() })
+      return await this.prober.acceptsToken(d.ip, d.certFingerprint, token)
+    } catch (error) {
+      log.warn('engine', `cannot check the gateway of ${d.id.slice(0, 8)}`, error)
+      return false
+    }
+  }
+
+  private enforceTimeouts(d: Deployment, w: Watch): Deployment {
+    const now = this.clock.now()
+    if (d.status === 'PROVISIONING' && now - Date.parse(d.createdAt) > this.provisioningTimeoutMs) {
+      return failed(d, timeoutMessage('provisioning', Math.round(this.provisioningTimeoutMs / 60_000), d.ip), this.nowIso())
+    }
+    if (d.status === 'CONFIGURING') {
+      const since = w.configuringSince ?? Date.parse(d.createdAt)
+      if (now - since > this.configuringTimeoutMs) {
+        return failed(d, timeoutMessage('configuring', Math.round(this.configuringTimeoutMs / 60_000), d.ip), this.nowIso())
+      }
+    }
+    return d
+  }
+
+  private async patch(id: string, fn: (d: Deployment) => Deployment, options: { force?: boolean } = {}): Promise<void> {
+    await this.store.update((draft) => {
+      draft.deployments = draft.deployments.map((d) => {
+        if (d.id !== id) return d
+        if (!options.force && d.status === 'DESTROYED') return d
+        return fn(d)
+      })
+    })
+  }
+
+  // ---------- reconcile, adopt ----------
+
+  /**
+   * Compares local records with the droplets tagged `dictumal` (SPEC §8): resumes what is in
+   * progress, marks droplets deleted elsewhere as DESTROYED, and lists tagged droplets no record owns.
+   */
+  async reconcile(): Promise<ReconcileFinding[]> {
+    const droplets = await this.cloud.listDropletsByTag(OWNERSHIP_TAG)
+    const findings: ReconcileFinding[] = []
+    const now = this.nowIso()
+    const records = this.store.read().deployments
+    const owned = new Set<number>()
+    const changes = new Map<string, Deployment>()
+
+    for (const record of records) {
+      if (record.status === 'DESTROYED') continue
+      const droplet = droplets.find((d) => (record.dropletId !== null ? d.id === record.dropletId : d.tags.includes(deploymentTag(record.id))))
+      if (droplet) {
+        owned.add(droplet.id)
+        if (record.dropletId === null) changes.set(record.id, { ...record, dropletId: droplet.id, ip: publicIpv4(droplet), updatedAt: now })
+        if (isInProgress(record)) findings.push({ kind: 'resumed', deploymentId: record.id, dropletId: droplet.id, name: record.name })
+        this.watch(record.id).dropletActive = droplet.status === 'active'
+      } else if (record.dropletId !== null) {
+        changes.set(record.id, { ...record, status: 'DESTROYED', error: 'The droplet was deleted outside Dictumal.', destroyedAt: now, updatedAt: now })
+        findings.push({ kind: 'destroyed-elsewhere', deploymentId: record.id, dropletId: record.dropletId, name: record.name })
+      } else if (isInProgress(record)) {
+        findings.push({ kind: 'resumed', deploymentId: record.id, dropletId: null, name: record.name })
+      }
+    }
+
+    if (changes.size > 0) {
+      await this.store.update((draft) => {
+        draft.deployments = draft.deployments.map((d) => {
+          const change = changes.get(d.id)
+          if (!change || d.status === 'DESTROYED') return d
+          return change.status === 'DESTROYED' ? change : mergeProgress(d, change)
+        })
+      })
+      for (const [id, change] of changes) if (change.status === 'DESTROYED') await this.forgetSecrets(id).catch(() => {})
+    }
+
+    const unmanaged: UnmanagedDroplet[] = []
+    for (const droplet of droplets) {
+      if (owned.has(droplet.id)) continue
+      const deploymentId = deploymentIdFromTags(droplet.tags)
+      let canAdopt = false
+      if (deploymentId) {
+        const secrets = await this.secrets.getDeploymentSecrets(deploymentId).catch(() => null)
+        canAdopt = secrets !== null && typeof secrets.certFingerprint === 'string'
+      }
+      unmanaged.push({
+        dropletId: droplet.id,
+        name: droplet.name,
+        ip: publicIpv4(droplet),
+        region: droplet.region.slug,
+        size: droplet.size_slug,
+        createdAt: droplet.created_at,
+        deploymentId,
+        canAdopt,
+      })
+      findings.push({ kind: 'unmanaged', deploymentId, dropletId: droplet.id, name: droplet.name })
+    }
+    this.setUnmanaged(unmanaged)
+    this.kick()
+    return findings
+  }
+
+  /** Takes a tagged droplet whose record was lost back under management, if its secrets survived. */
+  async adopt(dropletId: number): Promise<Deployment> {
+    const droplet = await this.cloud.getDroplet(dropletId)
+    if (!droplet) throw new AppError('not-found', 'That droplet no longer exists at DigitalOcean.')
+    const deploymentId = deploymentIdFromTags(droplet.tags)
+    if (!droplet.tags.includes(OWNERSHIP_TAG) || !deploymentId) throw new AppError('not-ours', 'That droplet was not made by Dictumal, so it cannot be adopted.')
+    const secrets = await this.secrets.getDeploymentSecrets(deploymentId)
+    if (!secrets || typeof secrets.certFingerprint !== 'string') {
+      throw new AppError('secrets-missing', "That droplet's passwords are not in this keychain, so it cannot be adopted; destroy it instead.")
+    }
+    const existing = this.store.read().deployments.find((d) => d.id === deploymentId && d.status !== 'DESTROYED')
+    if (existing) return { ...existing }
+    const now = this.nowIso()
+    const ip = publicIpv4(droplet)
+    const record: Deployment = {
+      id: deploymentId,
+      constitutionId: '',
+      name: droplet.name,
+      region: droplet.region.slug,
+      size: droplet.size_slug,
+      image: droplet.image.slug ?? String(droplet.image.id),
+      dropletId: droplet.id,
+      ip,
+      status: 'PROVISIONING',
+      stage: 'provisioning-droplet',
+      percent: STAGE_PERCENT['provisioning-droplet'],
+      checks: { ...NO_CHECKS },
+      error: null,
+      certFingerprint: secrets.certFingerprint,
+      createdAt: droplet.created_at,
+      updatedAt: now,
+      activeAt: null,
+      destroyedAt: null,
+    }
+    await this.store.update((draft) => {
+      draft.deployments = draft.deployments.filter((d) => d.id !== deploymentId)
+      draft.deployments.push(record)
+    })
+    this.secretsCache.set(deploymentId, secrets)
+    const w = this.watch(deploymentId)
+    w.dropletActive = droplet.status === 'active'
+    // Its boot is long over: give it a fresh configuring window instead of timing out at once.
+    w.configuringSince = this.clock.now()
+    this.setUnmanaged(this.unmanagedList.filter((u) => u.dropletId !== dropletId))
+    this.kick()
+    return { ...record }
+  }
+
+  async destroyUnmanaged(dropletId: number): Promise<void> {
+    const droplet = await this.cloud.getDroplet(dropletId)
+    if (droplet && !droplet.tags.includes(OWNERSHIP_TAG)) throw new AppError('not-ours', 'That droplet was not made by Dictumal, so Dictumal will not destroy it.')
+    if (droplet) await this.cloud.deleteDroplet(dropletId)
+    const deploymentId = droplet ? deploymentIdFromTags(droplet.tags) : null
+    if (deploymentId && !this.store.read().deployments.some((d) => d.id === deploymentId && d.status !== 'DESTROYED')) {
+      await this.forgetSecrets(deploymentId).catch(() => {})
+    }
+    this.setUnmanaged(this.unmanagedList.filter((u) => u.dropletId !== dropletId))
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+export function deploymentIdFromTags(tags: readonly string[]): string | null {
+  for (const tag of tags) {
+    const id = tag.startsWith('dictumal-') ? tag.slice('dictumal-'.length) : ''
+    if (UUID.test(id)) return id
+  }
+  return null
+}
+
+/** DigitalOcean says whether a failed create made nothing (4xx, no token) or is uncertain (timeout, 5xx). */
+function nothingWasCreated(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { nothingCreated?: unknown }).nothingCreated === true
+}

@@ -1,0 +1,188 @@
+// Runs the generated Nginx site for real on loopback ports, in front of a stand-in Guacamole.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { once } from 'node:events'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { connect as netConnect, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect as tlsConnect, type TLSSocket } from 'node:tls'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateDeploymentCertificate, type DeploymentCertificate } from '../certificate'
+import { hasTool } from './testing/require-tool'
+import { nginxSiteConfig } from './nginx'
+import { DROPLET_PATHS } from './paths'
+
+const nginxMissing = !hasTool('nginx')
+if (nginxMissing && process.env.CI) throw new Error('nginx is not installed: install it (apt-get install nginx) to run this test')
+
+interface Reply {
+  status: number
+  headers: IncomingMessage['headers']
+  body: string
+  fingerprint?: string
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  server.close()
+  return port
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const deadline = Date.now() + 5_000
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = netConnect(port, '127.0.0.1')
+      socket.once('connect', () => (socket.destroy(), resolve(true)))
+      socket.once('error', () => resolve(false))
+    })
+    if (ok) return
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+describe.skipIf(nginxMissing)('the Nginx site, served for real', () => {
+  let dir: string
+  let cert: DeploymentCertificate
+  let nginx: ChildProcess
+  let upstream: Server
+  let http: number
+  let https: number
+  const seen: { url: string; headers: IncomingMessage['headers'] }[] = []
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dictumal-nginx-run-'))
+    cert = await generateDeploymentCertificate()
+    upstream = createServer((req, res) => {
+      seen.push({ url: req.url ?? '', headers: req.headers })
+      res.setHeader('content-type', 'text/plain')
+      res.end(`guacamole saw ${req.method} ${req.url}`)
+    })
+    upstream.on('upgrade', (req, socket) => {
+      seen.push({ url: req.url ?? '', headers: req.headers })
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+      socket.on('data', (data: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), data])))
+    })
+    upstream.listen(0, '127.0.0.1')
+    await once(upstream, 'listening')
+    const upstreamPort = (upstream.address() as AddressInfo).port
+    http = await freePort()
+    https = await freePort()
+
+    mkdirSync(join(dir, 'www', 'dictumal'), { recursive: true })
+    writeFileSync(join(dir, 'www', 'dictumal', 'status.json'), '{"v":1,"step":"done"}\n')
+    writeFileSync(join(dir, 'cert.pem'), cert.certPem)
+    writeFileSync(join(dir, 'key.pem'), cert.keyPem, { mode: 0o600 })
+    const site = nginxSiteConfig()
+      .replaceAll(DROPLET_PATHS.certPem, join(dir, 'cert.pem'))
+      .replaceAll(DROPLET_PATHS.keyPem, join(dir, 'key.pem'))
+      .replaceAll(DROPLET_PATHS.webRoot, join(dir, 'www'))
+      .replaceAll('/var/log/nginx/', `${dir}/`)
+      .replaceAll('127.0.0.1:8080', `127.0.0.1:${upstreamPort}`)
+      .replace(/^\s*listen \[::\]:\d+.*\n/gm, '')
+      .replace('listen 80 default_server', `listen 127.0.0.1:${http} default_server`)
+      .replace('listen 443 ssl default_server', `listen 127.0.0.1:${https} ssl default_server`)
+    writeFileSync(join(dir, 'site.conf'), site)
+    const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};\n`).join('')
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\n${temps}  include ${dir}/site.conf;\n}\n`,
+    )
+    nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off; master_process off;'], {
+      stdio: 'ignore',
+    })
+    await Promise.all([waitForPort(http), waitForPort(https)])
+  })
+
+  afterAll(async () => {
+    if (nginx && nginx.exitCode === null) {
+      nginx.kill('SIGTERM')
+      await once(nginx, 'exit')
+    }
+    upstream?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const get = (secure: boolean, path: string, method = 'GET'): Promise<Reply> =>
+    new Promise((resolve, reject) => {
+      const options = { host: '127.0.0.1', port: secure ? https : http, path, method, rejectUnauthorized: false, agent: false }
+      const req = (secure ? httpsRequest : httpRequest)(options, (res) => {
+        // The socket goes back to the agent by 'end', so read the peer certificate now.
+        const peer = secure ? (res.socket as TLSSocket).getPeerCertificate() : undefined
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => (body += chunk))
+        res.on('end', () => {
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            ...(peer ? { fingerprint: `sha256/${createHash('sha256').update(peer.raw).digest('base64')}` } : {}),
+          })
+        })
+      })
+      req.on('error', reject)
+      req.end()
+    })
+
+  it('serves the beacon on HTTP without redirecting, uncached', async () => {
+    const reply = await get(false, '/dictumal/status.json')
+    expect(reply.status).toBe(200)
+    expect(reply.headers['content-type']).toMatch(/application\/json/)
+    expect(reply.headers['cache-control']).toBe('no-store')
+    expect(JSON.parse(reply.body)).toMatchObject({ v: 1 })
+  })
+
+  it('redirects every other HTTP request to HTTPS', async () => {
+    const reply = await get(false, '/guacamole/?x=1')
+    expect(reply.status).toBe(301)
+    expect(reply.headers.location).toBe('https://127.0.0.1/guacamole/?x=1')
+  })
+
+  it('answers HTTPS with exactly the app-made certificate and proxies /guacamole/ with forwarding headers', async () => {
+    const reply = await get(true, '/guacamole/api/tokens', 'POST')
+    expect(reply.fingerprint).toBe(cert.fingerprint)
+    expect(reply.status).toBe(200)
+    expect(reply.body).toBe('guacamole saw POST /guacamole/api/tokens')
+    expect(seen.at(-1)?.headers['x-forwarded-for']).toBe('127.0.0.1')
+    expect((await get(true, '/')).headers.location).toBe('/guacamole/')
+    expect((await get(true, '/dictumal/status.json')).status).toBe(200)
+  })
+
+  it('passes the websocket tunnel upgrade through to Guacamole', async () => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: https, rejectUnauthorized: false })
+    await once(socket, 'secureConnect')
+    socket.write(
+      'GET /guacamole/websocket-tunnel?token=x HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    )
+    let received = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      received += chunk
+      if (received.includes('\r\n\r\n') && !received.includes('echo:')) socket.write('ping')
+    })
+    const deadline = Date.now() + 5_000
+    while (!received.includes('echo:ping') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    socket.destroy()
+    expect(received).toMatch(/^HTTP\/1\.1 101 /)
+    expect(received).toContain('echo:ping')
+    expect(seen.at(-1)?.headers.upgrade).toBe('websocket')
+  })
+
+  it('never writes a launch token into the access log', async () => {
+    const token = 'c2VjcmV0LWxhdW5jaC10b2tlbg%3D%3D'
+    await get(true, `/guacamole/?data=${token}`)
+    await get(false, `/guacamole/?data=${token}`)
+    const log = readFileSync(join(dir, 'access.log'), 'utf8')
+    expect(log).toContain('GET /guacamole/ HTTP/1.1')
+    expect(log).not.toContain(token)
+  })
+})

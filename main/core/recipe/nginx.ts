@@ -1,0 +1,61 @@
+// The droplet's Nginx site: HTTPS on 443 with the app-made certificate in front of Guacamole, HTTP
+// redirected to HTTPS except the beacon, and access logs that never record a launch token.
+import { DROPLET_PATHS } from './paths'
+
+export function nginxSiteConfig(): string {
+  const { certPem, keyPem, webRoot } = DROPLET_PATHS
+  const beacon = `    location = /dictumal/status.json {
+        root ${webRoot};
+        default_type application/json;
+        add_header Cache-Control "no-store" always;
+    }`
+  return `# Dictumal gateway. The certificate is pinned by the app, so there is no server name to match.
+# Logs $uri, not the full request line: the launch URL carries a Guacamole token in ?data=, which must not be logged.
+log_format dictumal '$remote_addr [$time_local] "$request_method $uri $server_protocol" $status $body_bytes_sent';
+
+server {
+    listen 80 default_server;
+    listen [::]:80 default_server;
+    server_name _;
+    access_log /var/log/nginx/access.log dictumal;
+
+${beacon}
+
+    location / {
+        return 301 https://$host$request_uri;
+    }
+}
+
+server {
+    listen 443 ssl default_server;
+    listen [::]:443 ssl default_server;
+    server_name _;
+    access_log /var/log/nginx/access.log dictumal;
+
+    ssl_certificate ${certPem};
+    ssl_certificate_key ${keyPem};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:dictumal:1m;
+
+${beacon}
+
+    location = / {
+        return 302 /guacamole/;
+    }
+
+    # Settings from the Guacamole manual's reverse-proxy chapter: websocket tunnel, no buffering.
+    location /guacamole/ {
+        proxy_pass http://127.0.0.1:8080/guacamole/;
+        proxy_buffering off;
+        proxy_http_version 1.1;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto https;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $http_connection;
+        proxy_read_timeout 1h;
+        proxy_send_timeout 1h;
+        client_max_body_size 1g;
+    }
+}
+`
+}

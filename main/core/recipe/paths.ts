@@ -1,0 +1,26 @@
+// Where the recipe puts things on the droplet. One table so the generator, the scripts, the docs and
+// the fake droplet's reader agree.
+
+export const DROPLET_PATHS = {
+  setupScript: '/usr/local/lib/dictumal/setup',
+  beaconScript: '/usr/local/lib/dictumal/beacon',
+  deploymentFile: '/etc/dictumal/deployment',
+  secretsEnv: '/etc/dictumal/secrets.env',
+  guacamoleEnv: '/etc/dictumal/guacamole.env',
+  certPem: '/etc/dictumal/tls/cert.pem',
+  keyPem: '/etc/dictumal/tls/key.pem',
+  nginxSite: '/etc/dictumal/nginx-site.conf',
+  constitution: '/etc/dictumal/constitution.md',
+  authorizedKeys: '/etc/dictumal/authorized_keys',
+  desktopConstitution: '/home/dictumal/Desktop/constitution.md',
+  log: '/var/log/dictumal-init.log',
+  stateDir: '/var/lib/dictumal/state',
+  webRoot: '/var/lib/dictumal/www',
+  beaconFile: '/var/lib/dictumal/www/dictumal/status.json',
+} as const
+
+export const DESKTOP_USER = 'dictumal'
+/** Pinned so every droplet runs what was tested; 1.6 is the first with JSON auth configured by env alone. */
+export const GUACD_IMAGE = 'guacamole/guacd:1.6.0'
+export const GUACAMOLE_IMAGE = 'guacamole/guacamole:1.6.0'
+export const FIREWALL_ALLOWED_TCP_PORTS = [22, 80, 443] as const

@@ -1,0 +1,293 @@
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parse } from 'yaml'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readUserData, type UserDataContents } from '../../../test/fakes/user-data-reader'
+import { generateDeploymentCertificate, type DeploymentCertificate } from '../certificate'
+import { generateDeploymentSecrets } from '../deployment-secrets'
+import { DROPLET_PATHS, GUACAMOLE_IMAGE, GUACD_IMAGE } from './paths'
+import { requireTool } from './testing/require-tool'
+import { buildUserData, SSHD_DROP_IN, type UserDataInput } from './user-data'
+import { InvalidRecipeInputError, MAX_USER_DATA_BYTES, UserDataTooLargeError } from './validation'
+
+const ID = '3f2a9c1e-7b4d-4c2a-9e1f-0a1b2c3d4e5f'
+const ED25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq5v9bJ0d1mJp3kZC3xQ0nq0rC8yq2fZQH3y7r1o2c3 alice@laptop'
+const NASTY_BODY = [
+  '# Constitution of the Dictumal Desktop',
+  '',
+  'Article 1: "quotes", \'apostrophes\', `backticks`, $HOME, $(rm -rf /), \\backslash',
+  '---',
+  '- a list item: with colon',
+  '\tTabbed line with trailing spaces   ',
+  'Ünïcödé — emoji 🗳️ and CJK 憲法',
+  'key: value # not a comment',
+  '|',
+  '',
+].join('\n')
+
+let cert: DeploymentCertificate
+let otherCert: DeploymentCertificate
+let base: UserDataInput
+const tmp = mkdtempSync(join(tmpdir(), 'dictumal-userdata-'))
+
+beforeAll(async () => {
+  cert = await generateDeploymentCertificate({ deploymentId: ID })
+  otherCert = await generateDeploymentCertificate({ deploymentId: ID })
+  base = {
+    deploymentId: ID,
+    constitution: { name: 'Founding Charter', body: NASTY_BODY },
+    secrets: generateDeploymentSecrets(),
+    certificate: { certPem: cert.certPem, keyPem: cert.keyPem },
+  }
+})
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+function bigBody(bytes: number): string {
+  const line = 'We the people of the droplet hold these truths to be self-evident, and write them down.\n'
+  return line.repeat(Math.ceil(bytes / line.length)).slice(0, bytes)
+}
+
+function toolOrSkip(name: string, ctx: { skip: (note?: string) => void }): void {
+  requireTool(name, (note) => ctx.skip(note))
+}
+
+describe('buildUserData', () => {
+  it('stays well under DigitalOcean’s limit for an ordinary constitution (≤ 16 KiB)', () => {
+    const userData = buildUserData({ ...base, constitution: { name: 'Charter', body: '# Charter\n\nBe kind.\n' } })
+    const bytes = Buffer.byteLength(userData)
+    console.log(`default user data: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB)`)
+    expect(userData.startsWith('#cloud-config\n')).toBe(true)
+    expect(bytes).toBeLessThanOrEqual(16 * 1024)
+  })
+
+  it('carries everything the droplet needs, readable back exactly (the fake droplet relies on this)', () => {
+    const read = readUserData(buildUserData({ ...base, sshKeys: [ED25519] }))
+    expect(read).toMatchObject({
+      deploymentId: ID,
+      dropletName: 'dictumal-founding-charter-3f2a9c1e',
+      certPem: cert.certPem,
+      keyPem: cert.keyPem,
+      guacamoleKey: base.secrets.guacamoleKey,
+      vncPassword: base.secrets.vncPassword,
+      userPassword: base.secrets.userPassword,
+      constitutionBody: NASTY_BODY,
+      sshKeys: [ED25519],
+    })
+    expect(read.config.ssh_authorized_keys).toEqual([ED25519])
+    expect(read.config.ssh_pwauth).toBe(false)
+    expect(read.files.get(SSHD_DROP_IN)?.content).toMatch(/^PasswordAuthentication no$/m)
+    expect(read.runcmd).toEqual([[DROPLET_PATHS.setupScript]])
+  })
+
+  it('keeps secrets and the private key in root-only files', () => {
+    const { files } = readUserData(buildUserData(base))
+    for (const path of [DROPLET_PATHS.secretsEnv, DROPLET_PATHS.guacamoleEnv, DROPLET_PATHS.keyPem, DROPLET_PATHS.setupScript]) {
+      expect(files.get(path)).toMatchObject({ permissions: expect.stringMatching(/^0[67]00$/), owner: 'root:root' })
+    }
+    // The scripts read secrets from the env files; they never contain one.
+    for (const path of [DROPLET_PATHS.setupScript, DROPLET_PATHS.beaconScript, DROPLET_PATHS.nginxSite]) {
+      const content = files.get(path)?.content ?? ''
+      for (const secret of Object.values(base.secrets)) expect(content).not.toContain(secret)
+    }
+  })
+
+  it('survives PyYAML (what cloud-init uses) with a hostile constitution byte for byte', (ctx) => {
+    toolOrSkip('python3', ctx)
+    const file = join(tmp, 'pyyaml.yaml')
+    writeFileSync(file, buildUserData(base))
+    const script = `import json,sys,yaml
+doc = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
+print(json.dumps([f["content"] for f in doc["write_files"] if f["path"] == sys.argv[2]][0]))`
+    const result = spawnSync('python3', ['-c', script, file, DROPLET_PATHS.constitution], { encoding: 'utf8' })
+    expect(result.stderr).toBe('')
+    expect(JSON.parse(result.stdout)).toBe(NASTY_BODY)
+  })
+
+  describe('passes the real validators', () => {
+    const variants: [string, () => UserDataInput][] = [
+      ['default', () => base],
+      ['with SSH keys', () => ({ ...base, sshKeys: [ED25519, 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY= bob'] })],
+      ['a large constitution', () => ({ ...base, constitution: { name: 'Big', body: bigBody(40 * 1024) } })],
+    ]
+
+    it.each(variants)('cloud-init schema accepts the %s config', (label, input, ctx) => {
+      toolOrSkip('cloud-init', ctx)
+      const file = join(tmp, `${label.replaceAll(' ', '-')}.yaml`)
+      writeFileSync(file, buildUserData(input()))
+      const result = spawnSync('cloud-init', ['schema', '--config-file', file], { encoding: 'utf8' })
+      expect(`${result.stdout}${result.stderr}`).toMatch(/Valid (cloud-config|schema)/i)
+      expect(result.status).toBe(0)
+    })
+
+    it('cloud-init schema notices a broken config (so the check above can fail)', (ctx) => {
+      toolOrSkip('cloud-init', ctx)
+      const file = join(tmp, 'broken.yaml')
+      writeFileSync(file, buildUserData(base).replace('ssh_pwauth: false', 'ssh_pwauth: [not, a, bool]'))
+      expect(spawnSync('cloud-init', ['schema', '--config-file', file]).status).not.toBe(0)
+    })
+
+    it('shellcheck finds nothing in any embedded script', (ctx) => {
+      toolOrSkip('shellcheck', ctx)
+      const read = readUserData(buildUserData({ ...base, sshKeys: [ED25519] }))
+      const scripts: [string, string, string][] = [
+        ['setup', 'bash', read.files.get(DROPLET_PATHS.setupScript)?.content ?? ''],
+        ['beacon', 'bash', read.files.get(DROPLET_PATHS.beaconScript)?.content ?? ''],
+        ['bootcmd', 'sh', `#!/bin/sh\n${read.bootcmd}`],
+      ]
+      for (const [name, shell, text] of scripts) {
+        expect(text.length, name).toBeGreaterThan(100)
+        const result = spawnSync('shellcheck', ['-s', shell, '-'], { input: text, encoding: 'utf8' })
+        expect(result.stdout, name).toBe('')
+        expect(result.status, name).toBe(0)
+      }
+    })
+
+    it('nginx -t accepts the site with the generated certificate and key, and refuses a wrong key', (ctx) => {
+      toolOrSkip('nginx', ctx)
+      const read = readUserData(buildUserData(base))
+      const run = (keyPem: string): { status: number | null; output: string } => {
+        const dir = mkdtempSync(join(tmp, 'nginx-'))
+        mkdirSync(join(dir, 'www', 'dictumal'), { recursive: true })
+        writeFileSync(join(dir, 'cert.pem'), read.certPem)
+        writeFileSync(join(dir, 'key.pem'), keyPem, { mode: 0o600 })
+        const site = (read.files.get(DROPLET_PATHS.nginxSite)?.content ?? '')
+          .replaceAll(DROPLET_PATHS.certPem, join(dir, 'cert.pem'))
+          .replaceAll(DROPLET_PATHS.keyPem, join(dir, 'key.pem'))
+          .replaceAll(DROPLET_PATHS.webRoot, join(dir, 'www'))
+          .replaceAll('/var/log/nginx/', `${dir}/`)
+        writeFileSync(join(dir, 'site.conf'), site)
+        const conf = join(dir, 'nginx.conf')
+        writeFileSync(
+          conf,
+          `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\n` +
+            ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};\n`).join('') +
+            `  access_log off;\n  include ${dir}/site.conf;\n}\n`,
+        )
+        const result = spawnSync('nginx', ['-t', '-c', conf, '-p', dir], { encoding: 'utf8' })
+        return { status: result.status, output: `${result.stdout}${result.stderr}` }
+      }
+      const good = run(read.keyPem)
+      expect(good.output).toMatch(/test is successful/)
+      expect(good.status).toBe(0)
+      const bad = run(otherCert.keyPem)
+      expect(bad.output).toMatch(/key values mismatch|SSL_CTX_use_PrivateKey/)
+      expect(bad.status).not.toBe(0)
+    })
+  })
+
+  describe('exposes nothing beyond SSH, HTTP and HTTPS', () => {
+    let read: UserDataContents
+    let setup: string
+    beforeAll(() => {
+      read = readUserData(buildUserData(base))
+      setup = read.files.get(DROPLET_PATHS.setupScript)?.content ?? ''
+    })
+
+    it('lets UFW allow only 22, 80 and 443, denying the rest', () => {
+      const allows = [...setup.matchAll(/^\s*ufw\s+allow\s+(\S+)\s*$/gm)].map((m) => m[1])
+      expect(allows.sort()).toEqual(['22/tcp', '443/tcp', '80/tcp'])
+      // Every line that runs ufw itself: only defaults, the three allows and enable.
+      const ufwCommands = setup.split('\n').map((line) => line.trim()).filter((line) => line.startsWith('ufw '))
+      expect(ufwCommands).toEqual([
+        'ufw default deny incoming',
+        'ufw default allow outgoing',
+        'ufw allow 22/tcp',
+        'ufw allow 80/tcp',
+        'ufw allow 443/tcp',
+        'ufw --force enable',
+      ])
+      expect(setup).toMatch(/^ufw default deny incoming$/m)
+      expect(setup.indexOf('ufw --force enable')).toBeGreaterThan(setup.indexOf('ufw allow 22/tcp'))
+    })
+
+    it('runs guacd and Guacamole on the host network with nothing published, guacd on loopback', () => {
+      const runs = setup.replaceAll('\\\n', ' ').split('\n').filter((line) => /docker run/.test(line))
+      expect(runs).toHaveLength(2)
+      for (const line of runs) {
+        expect(line).toMatch(/--network host/)
+        expect(line).not.toMatch(/\s(-p|--publish|-P|--publish-all)[\s=]/)
+      }
+      expect(runs.find((line) => line.includes(GUACD_IMAGE))).toMatch(/guacd -b 127\.0\.0\.1 /)
+      expect(runs.find((line) => line.includes(GUACAMOLE_IMAGE))).toMatch(new RegExp(`--env-file ${DROPLET_PATHS.guacamoleEnv}`))
+      const env = read.files.get(DROPLET_PATHS.guacamoleEnv)?.content ?? ''
+      expect(env).toMatch(/^GUACD_HOSTNAME=127\.0\.0\.1$/m)
+      expect(env).toMatch(/^REMOTE_IP_VALVE_ENABLED=true$/m)
+    })
+
+    it('keeps VNC on localhost display :1 for the desktop user', () => {
+      expect(setup).toMatch(/\\nlocalhost\\n/)
+      expect(setup).toMatch(/^printf ':1=dictumal\\n' >\/etc\/tigervnc\/vncserver\.users$/m)
+      expect(setup).toMatch(/systemctl enable --now tigervncserver@:1/)
+    })
+
+    it('proxies only /guacamole/ to loopback and redirects HTTP except the beacon', () => {
+      const site = read.files.get(DROPLET_PATHS.nginxSite)?.content ?? ''
+      expect([...site.matchAll(/proxy_pass (\S+);/g)].map((m) => m[1])).toEqual(['http://127.0.0.1:8080/guacamole/;'.slice(0, -1)])
+      expect([...site.matchAll(/listen (\S+)/g)].map((m) => m[1]).sort()).toEqual(['443', '80', '[::]:443', '[::]:80'])
+      expect(site).toMatch(/return 301 https:\/\/\$host\$request_uri;/)
+      expect(site.match(/location = \/dictumal\/status\.json/g)).toHaveLength(2)
+      expect(site).toMatch(/proxy_set_header Upgrade \$http_upgrade;/)
+      expect(site).not.toMatch(/\$request[^_]/)
+    })
+  })
+
+  describe('holds no fixed or foreign secret', () => {
+    it('has no DigitalOcean token and differs between builds only in the deployment’s own secrets', async () => {
+      const otherSecrets = generateDeploymentSecrets()
+      const a = buildUserData(base)
+      const b = buildUserData({ ...base, secrets: otherSecrets, certificate: { certPem: otherCert.certPem, keyPem: otherCert.keyPem } })
+      for (const text of [a, b]) expect(text).not.toMatch(/dop_v1_/)
+      for (const secret of Object.values(otherSecrets)) expect(a).not.toContain(secret)
+      for (const secret of Object.values(base.secrets)) expect(b).not.toContain(secret)
+      const mask = (text: string, secrets: Record<string, string>, c: { certPem: string; keyPem: string }): string => {
+        let out = text
+        for (const [name, value] of Object.entries(secrets)) out = out.replaceAll(value, `<${name}>`)
+        for (const pem of [c.certPem, c.keyPem]) {
+          for (const line of pem.split('\n').filter((l) => l && !l.startsWith('-----'))) out = out.replaceAll(line, '<pem>')
+        }
+        return out
+      }
+      // Every remaining byte is the same, so no password or key is baked into the recipe itself.
+      expect(mask(a, base.secrets, cert)).toBe(mask(b, otherSecrets, otherCert))
+      const again = generateDeploymentSecrets()
+      expect(again.userPassword).not.toBe(base.secrets.userPassword)
+    })
+  })
+
+  describe('size and input checks', () => {
+    it('accepts a constitution that just fits and refuses one that does not, naming the constitution', () => {
+      expect(() => buildUserData({ ...base, constitution: { name: 'Big', body: bigBody(45 * 1024) } })).not.toThrow()
+      let caught: unknown
+      try {
+        buildUserData({ ...base, constitution: { name: 'Huge', body: bigBody(MAX_USER_DATA_BYTES) } })
+      } catch (error) {
+        caught = error
+      }
+      expect(caught).toBeInstanceOf(UserDataTooLargeError)
+      const error = caught as UserDataTooLargeError
+      expect(error.userError.code).toBe('user-data-too-large')
+      expect(error.userError.message).toMatch(/^The constitution is too large/)
+      expect(error.bytes).toBeGreaterThan(MAX_USER_DATA_BYTES)
+    })
+
+    it('refuses a bad deployment id, malformed secrets, a key that is not the certificate’s, and bad SSH keys', () => {
+      const bad: UserDataInput[] = [
+        { ...base, deploymentId: '../../etc' },
+        { ...base, secrets: { ...base.secrets, vncPassword: "pw'; reboot" } },
+        { ...base, secrets: { ...base.secrets, guacamoleKey: 'short' } },
+        { ...base, certificate: { certPem: cert.certPem, keyPem: otherCert.keyPem } },
+        { ...base, certificate: { certPem: 'nope', keyPem: cert.keyPem } },
+        { ...base, sshKeys: ['12345678'] },
+        { ...base, sshKeys: [`${ED25519}\nruncmd: [reboot]`] },
+      ]
+      for (const input of bad) expect(() => buildUserData(input)).toThrow(InvalidRecipeInputError)
+    })
+  })
+
+  it('parses as a plain YAML mapping with the expected top-level keys only', () => {
+    const doc = parse(buildUserData(base)) as Record<string, unknown>
+    expect(Object.keys(doc).sort()).toEqual(['bootcmd', 'runcmd', 'ssh_pwauth', 'write_files'])
+  })
+})

@@ -1,0 +1,169 @@
+// The shape of dictumal.json (schemaVersion 1) and its validation: whatever is on disk is `unknown`
+// until it passes here, because the user, the CLI or a newer app version may have written it.
+import { z } from 'zod'
+import type { Constitution, Deployment } from '../../../preload/contract'
+
+export const SCHEMA_VERSION = 1
+
+export interface Settings {
+  defaultRegion: string
+  defaultSize: string
+  /** Explicit image slug; null means "use the default or discover one". */
+  imageSlug: string | null
+  useLatestUbuntu: boolean
+  sshKeys: string[]
+  /** Preferred launch host; empty means "use the droplet's IP". */
+  gatewayHost: string
+}
+
+export interface StoreData {
+  schemaVersion: typeof SCHEMA_VERSION
+  constitutions: Constitution[]
+  deployments: Deployment[]
+  settings: Settings
+}
+
+export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
+  defaultRegion: 'nyc3',
+  defaultSize: 's-2vcpu-4gb',
+  imageSlug: null,
+  useLatestUbuntu: false,
+  sshKeys: [],
+  gatewayHost: '',
+})
+
+export function emptyStoreData(): StoreData {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    constitutions: [],
+    deployments: [],
+    settings: { ...DEFAULT_SETTINGS, sshKeys: [] },
+  }
+}
+
+const isoTime = z.string().min(1)
+
+const deploymentSchema = z.object({
+  id: z.string().min(1),
+  constitutionId: z.string(),
+  name: z.string(),
+  region: z.string(),
+  size: z.string(),
+  image: z.string(),
+  dropletId: z.number().int().nullable(),
+  ip: z.string().nullable(),
+  status: z.enum(['PROVISIONING', 'CONFIGURING', 'ACTIVE', 'ERROR', 'DESTROYED']),
+  stage: z.enum([
+    'provisioning-droplet',
+    'waiting-for-ip',
+    'installing-packages',
+    'starting-guacamole',
+    'configuring-https',
+    'final-health-check',
+    'active',
+  ]),
+  percent: z.number().min(0).max(100),
+  checks: z.object({
+    vnc5901: z.boolean(),
+    http80: z.boolean(),
+    guacHttp8080: z.boolean(),
+    guacHttps443: z.boolean(),
+  }),
+  error: z.string().nullable(),
+  certFingerprint: z.string(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  activeAt: isoTime.nullable(),
+  destroyedAt: isoTime.nullable(),
+})
+
+export const CONSTITUTION_NAME_MAX = 80
+
+const constitutionSchema = z.object({
+  id: z.string().min(1),
+  name: z.string(),
+  body: z.string(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+})
+
+// Settings are forgiving (a missing field takes its default): they are the part users hand-edit.
+export const settingsSchema = z.object({
+  defaultRegion: z.string().min(1).default(DEFAULT_SETTINGS.defaultRegion),
+  defaultSize: z.string().min(1).default(DEFAULT_SETTINGS.defaultSize),
+  imageSlug: z.string().min(1).nullable().default(null),
+  useLatestUbuntu: z.boolean().default(false),
+  sshKeys: z.array(z.string().min(1)).default(() => []),
+  gatewayHost: z.string().default(''),
+})
+
+/** A settings change from the UI or CLI: every field optional, no defaults filled in. */
+export const settingsPatchSchema = z
+  .object({
+    defaultRegion: z.string().min(1),
+    defaultSize: z.string().min(1),
+    imageSlug: z.string().min(1).nullable(),
+    useLatestUbuntu: z.boolean(),
+    sshKeys: z.array(z.string().min(1)),
+    gatewayHost: z.string(),
+  })
+  .partial()
+  .strict()
+
+const storeSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  constitutions: z.array(constitutionSchema),
+  deployments: z.array(deploymentSchema),
+  settings: settingsSchema.default(() => ({ ...DEFAULT_SETTINGS, sshKeys: [] })),
+})
+
+// Compile-time guard: the schemas must produce exactly the contract's types.
+type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never
+const _deploymentMatches: Exact<z.infer<typeof deploymentSchema>, Deployment> = true
+const _constitutionMatches: Exact<z.infer<typeof constitutionSchema>, Constitution> = true
+const _settingsMatch: Exact<z.infer<typeof settingsSchema>, Settings> = true
+void [_deploymentMatches, _constitutionMatches, _settingsMatch]
+
+export type ParseOutcome =
+  | { ok: true; data: StoreData }
+  | { ok: false; reason: 'bad-json' | 'wrong-shape' | 'future-version'; detail: string }
+
+/** Parses the file's text; never throws. Duplicate ids count as a wrong shape: lookups rely on them. */
+export function parseStoreText(text: string): ParseOutcome {
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (error) {
+    return { ok: false, reason: 'bad-json', detail: error instanceof Error ? error.message : String(error) }
+  }
+  if (typeof raw === 'object' && raw !== null && 'schemaVersion' in raw) {
+    const version = raw.schemaVersion
+    if (typeof version === 'number' && version > SCHEMA_VERSION) {
+      return { ok: false, reason: 'future-version', detail: `schemaVersion ${version} is newer than ${SCHEMA_VERSION}` }
+    }
+  }
+  const result = validateStoreData(raw)
+  return result.ok ? { ok: true, data: result.data } : { ok: false, reason: 'wrong-shape', detail: result.detail }
+}
+
+export function validateStoreData(raw: unknown): { ok: true; data: StoreData } | { ok: false; detail: string } {
+  const parsed = storeSchema.safeParse(raw)
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]
+    const where = first !== undefined && first.path.length > 0 ? ` at ${first.path.join('.')}` : ''
+    return { ok: false, detail: `${first?.message ?? 'invalid'}${where}` }
+  }
+  const data: StoreData = parsed.data
+  const duplicate = firstDuplicate(data.deployments.map((d) => d.id)) ?? firstDuplicate(data.constitutions.map((c) => c.id))
+  if (duplicate !== undefined) return { ok: false, detail: `duplicate id ${duplicate}` }
+  return { ok: true, data }
+}
+
+function firstDuplicate(ids: string[]): string | undefined {
+  const seen = new Set<string>()
+  for (const id of ids) {
+    if (seen.has(id)) return id
+    seen.add(id)
+  }
+  return undefined
+}

@@ -1,0 +1,269 @@
+// The remote desktop (Guacamole) shown inside the app or in its own window, on a per-deployment
+// in-memory session that trusts only that deployment's certificate, IP and port. Decisions live in
+// core/pinning; this module only wires them into Electron.
+import { BrowserWindow, session, WebContentsView } from 'electron'
+import type { Rectangle, Session, WebContents } from 'electron'
+import { log } from './core/log'
+import {
+  describeLoadFailure,
+  desktopWebPreferences,
+  isAllowedNavigation,
+  isAllowedPermission,
+  isAllowedRequest,
+  partitionFor,
+  pinDecision,
+} from './core/pinning'
+import type { OriginPin } from './core/pinning'
+
+export interface DesktopTarget {
+  id: string
+  ip: string
+  port: 443
+  fingerprint: string
+}
+
+export interface OpenDesktopOptions {
+  parent: BrowserWindow | null
+  mode: 'embedded' | 'window'
+  deployment: DesktopTarget
+  /** Mints a fresh launch URL (new 5-minute token) each call. The URL is a secret: never logged. */
+  launchUrl: () => Promise<string>
+  /** Window title in 'window' mode. */
+  title?: string
+  /** Height the renderer's toolbar takes above the embedded view until it calls setBounds. */
+  toolbarHeight?: number
+  /** Told when the page fails to load or its renderer dies; the message holds no URL. */
+  onProblem?: (message: string) => void
+  /** Told once when the view or window is gone (closed by the user, the parent, or close()). */
+  onClosed?: () => void
+}
+
+export interface DesktopHandle {
+  readonly deploymentId: string
+  readonly mode: 'embedded' | 'window'
+  readonly webContents: WebContents
+  /** Embedded mode: where the view sits inside the parent's content area. No-op for 'window'. */
+  setBounds(rect: Rectangle): void
+  /** Mints a new launch URL and loads it; rejects with a message that holds no URL. */
+  reconnect(): Promise<void>
+  focus(): void
+  close(): void
+  isClosed(): boolean
+}
+
+const DEFAULT_TOOLBAR_HEIGHT = 44
+
+// Sessions outlive views (Electron keeps a partition's session until quit), so one-time listeners
+// are attached once per session, and storage is wiped only when the last view on it closes.
+const configuredSessions = new WeakSet<Session>()
+const openViewsPerSession = new Map<Session, number>()
+
+/**
+ * Everything the remote page may do is decided here, and it must be in place before the first
+ * request: the network service caches certificate verdicts.
+ */
+function prepareSession(deployment: DesktopTarget): Session {
+  const pin: OriginPin = { ip: deployment.ip, port: deployment.port }
+  const certificatePin = { ip: deployment.ip, fingerprint: deployment.fingerprint }
+  const ses = session.fromPartition(partitionFor(deployment.id), { cache: false })
+
+  ses.setCertificateVerifyProc((request, callback) => {
+    callback(pinDecision({ hostname: request.hostname, fingerprint: request.certificate.fingerprint }, certificatePin))
+  })
+  ses.webRequest.onBeforeRequest({ urls: ['<all_urls>'] }, (details, callback) => {
+    const allowed = isAllowedRequest(details.url, pin)
+    if (!allowed) log.warn('desktop', `blocked a ${details.resourceType} request off the pinned origin`)
+    callback({ cancel: !allowed })
+  })
+  ses.setPermissionRequestHandler((_contents, permission, callback, details) => {
+    callback(isAllowedPermission(permission, details.requestingUrl, pin))
+  })
+  ses.setPermissionCheckHandler((_contents, permission, requestingOrigin) =>
+    isAllowedPermission(permission, requestingOrigin, pin),
+  )
+  ses.setDevicePermissionHandler(() => false)
+
+  if (!configuredSessions.has(ses)) {
+    configuredSessions.add(ses)
+    ses.on('will-download', (event) => {
+      event.preventDefault()
+      log.warn('desktop', 'cancelled a download from the remote desktop page')
+    })
+  }
+  return ses
+}
+
+function releaseSession(ses: Session): void {
+  const remaining = (openViewsPerSession.get(ses) ?? 1) - 1
+  if (remaining > 0) {
+    openViewsPerSession.set(ses, remaining)
+    return
+  }
+  openViewsPerSession.delete(ses)
+  // Guacamole keeps its auth token in localStorage; do not let it outlive the view.
+  void ses.clearStorageData().catch((error: unknown) => log.warn('desktop', 'could not clear the desktop session', error))
+  void ses.closeAllConnections().catch(() => undefined)
+}
+
+function guardContents(contents: WebContents, pin: OriginPin, onProblem: (message: string) => void): void {
+  contents.setWindowOpenHandler(() => {
+    log.warn('desktop', 'denied a new window from the remote desktop page')
+    return { action: 'deny' }
+  })
+  const guard = (event: { url: string; isMainFrame: boolean; preventDefault(): void }): void => {
+    if (isAllowedNavigation(event.url, pin, { isMainFrame: event.isMainFrame })) return
+    event.preventDefault()
+    log.warn('desktop', 'blocked a navigation off the pinned origin')
+  }
+  contents.on('will-navigate', (event) => guard(event))
+  contents.on('will-redirect', (event) => guard(event))
+  contents.on('will-frame-navigate', (event) => guard(event))
+  contents.on('will-attach-webview', (event) => event.preventDefault())
+  // The default would hand the first certificate in the OS store to whoever asks.
+  contents.on('select-client-certificate', (event) => event.preventDefault())
+  contents.on('did-fail-load', (_event, errorCode, errorDescription, _validatedUrl, isMainFrame) => {
+    // validatedUrl carries the launch token: it is deliberately not used.
+    if (!isMainFrame || errorCode === -3) return // -3: aborted, e.g. by our own reconnect
+    log.warn('desktop', `main frame failed to load: ${errorDescription || 'error'} (${errorCode})`)
+    onProblem(describeLoadFailure(errorCode))
+  })
+  contents.on('render-process-gone', (_event, details) => {
+    const message = `The desktop view stopped (${details.reason}). Reconnect to continue.`
+    log.warn('desktop', message)
+    onProblem(message)
+  })
+}
+
+async function loadLaunchUrl(contents: WebContents, launchUrl: () => Promise<string>, pin: OriginPin): Promise<void> {
+  const url = await launchUrl()
+  // A gateway host other than the pinned IP would be refused by the session anyway; say why here.
+  if (!isAllowedNavigation(url, pin, { isMainFrame: true })) {
+    throw new Error('The launch address is not the pinned https address of this deployment.')
+  }
+  try {
+    await contents.loadURL(url)
+  } catch (error: unknown) {
+    // Electron's message quotes the URL (and so the token): keep only the error code, and do not
+    // attach the original as `cause`, where a logger would find it.
+    const code = error instanceof Error ? /ERR_[A-Z_]+(?: \(-?\d+\))?/.exec(error.message)?.[0] : undefined
+    // eslint-disable-next-line preserve-caught-error
+    throw new Error(`The desktop did not load${code ? ` (${code})` : ''}.`)
+  }
+}
+
+/**
+ * Opens the remote desktop. Resolves once the first load succeeds; on failure the view is closed
+ * and the promise rejects with a message that holds no URL.
+ */
+export async function openDesktop(options: OpenDesktopOptions): Promise<DesktopHandle> {
+  const { deployment, mode, parent } = options
+  const pin: OriginPin = { ip: deployment.ip, port: deployment.port }
+  const onProblem = options.onProblem ?? (() => undefined)
+  if (mode === 'embedded' && (!parent || parent.isDestroyed())) {
+    throw new Error('openDesktop: embedded mode needs a live parent window')
+  }
+
+  const ses = prepareSession(deployment)
+  const webPreferences = desktopWebPreferences(partitionFor(deployment.id))
+  openViewsPerSession.set(ses, (openViewsPerSession.get(ses) ?? 0) + 1)
+
+  let closed = false
+  let finish = (): void => undefined
+  const markClosed = (): void => {
+    if (closed) return
+    closed = true
+    finish()
+    releaseSession(ses)
+    options.onClosed?.()
+  }
+
+  let handle: DesktopHandle
+  if (mode === 'embedded' && parent) {
+    const view = new WebContentsView({ webPreferences })
+    view.setBackgroundColor('#111318')
+    let explicitBounds = false
+    const fill = (): void => {
+      if (explicitBounds || parent.isDestroyed()) return
+      const [width = 0, height = 0] = parent.getContentSize()
+      const top = options.toolbarHeight ?? DEFAULT_TOOLBAR_HEIGHT
+      view.setBounds({ x: 0, y: top, width, height: Math.max(0, height - top) })
+    }
+    fill()
+    parent.contentView.addChildView(view)
+    parent.on('resize', fill)
+    const onParentClosed = (): void => markClosed()
+    parent.once('closed', onParentClosed)
+    finish = () => {
+      if (!parent.isDestroyed()) {
+        parent.off('resize', fill)
+        parent.off('closed', onParentClosed)
+        parent.contentView.removeChildView(view)
+      }
+      // A WebContentsView's contents are not destroyed with the view.
+      if (!view.webContents.isDestroyed()) view.webContents.close()
+    }
+    view.webContents.once('destroyed', markClosed)
+    handle = {
+      deploymentId: deployment.id,
+      mode,
+      webContents: view.webContents,
+      setBounds(rect) {
+        if (closed) return
+        explicitBounds = true
+        view.setBounds({
+          x: Math.round(rect.x),
+          y: Math.round(rect.y),
+          width: Math.max(0, Math.round(rect.width)),
+          height: Math.max(0, Math.round(rect.height)),
+        })
+      },
+      reconnect: () => loadLaunchUrl(view.webContents, options.launchUrl, pin),
+      focus() {
+        if (!closed) view.webContents.focus()
+      },
+      close: markClosed,
+      isClosed: () => closed,
+    }
+  } else {
+    const win = new BrowserWindow({
+      width: 1280,
+      height: 820,
+      minWidth: 640,
+      minHeight: 480,
+      title: options.title ?? 'Dictumal desktop',
+      backgroundColor: '#111318',
+      autoHideMenuBar: true,
+      webPreferences,
+    })
+    win.once('closed', markClosed)
+    finish = () => {
+      if (!win.isDestroyed()) win.destroy()
+    }
+    handle = {
+      deploymentId: deployment.id,
+      mode: 'window',
+      webContents: win.webContents,
+      setBounds() {
+        // The separate window is sized by the user.
+      },
+      reconnect: () => loadLaunchUrl(win.webContents, options.launchUrl, pin),
+      focus() {
+        if (closed) return
+        if (win.isMinimized()) win.restore()
+        win.show()
+        win.focus()
+      },
+      close: markClosed,
+      isClosed: () => closed,
+    }
+  }
+
+  guardContents(handle.webContents, pin, onProblem)
+  try {
+    await handle.reconnect()
+  } catch (error: unknown) {
+    handle.close()
+    throw error
+  }
+  return handle
+}

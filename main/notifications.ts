@@ -1,0 +1,48 @@
+// OS notifications when a deployment becomes ACTIVE or ERROR. What to say is decided in
+// core/tray-menu (notificationFor / trackTransitions); this module only shows it.
+import { Notification } from 'electron'
+import type { Deployment } from '../preload/contract'
+import { log } from './core/log'
+import { trackTransitions } from './core/tray-menu'
+import type { TrayNotification } from './core/tray-menu'
+
+// A notification that is garbage-collected loses its click handler: hold each until it is done.
+const showing = new Set<Notification>()
+
+export function notifyTransition(note: TrayNotification, onClick: (deploymentId: string) => void): void {
+  if (!Notification.isSupported()) return
+  const notification = new Notification({
+    title: note.title,
+    body: note.body,
+    urgency: note.kind === 'error' ? 'critical' : 'normal',
+  })
+  const release = (): void => {
+    showing.delete(notification)
+  }
+  notification.on('click', () => {
+    release()
+    onClick(note.deploymentId)
+  })
+  notification.on('close', release)
+  notification.on('failed', (_event, error) => {
+    release()
+    log.warn('notifications', `could not show a notification: ${error}`)
+  })
+  showing.add(notification)
+  notification.show()
+}
+
+export interface NotificationsOptions {
+  getDeployments(): Deployment[]
+  onChange(listener: () => void): () => void
+  onClick(deploymentId: string): void
+}
+
+/** Watches deployment changes and notifies each transition once; returns the unsubscribe function. */
+export function setupNotifications(options: NotificationsOptions): () => void {
+  const track = trackTransitions()
+  track(options.getDeployments())
+  return options.onChange(() => {
+    for (const note of track(options.getDeployments())) notifyTransition(note, options.onClick)
+  })
+}

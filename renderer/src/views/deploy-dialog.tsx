@@ -1,0 +1,181 @@
+// The deploy dialog: region and size from the live catalog (with prices), the image that will be
+// used and why, then deployments.create. Expected refusals (sold out, droplet limit) show as sentences.
+import { useEffect, useId, useMemo, useState } from 'react'
+import type { Catalog, SizeOption, UserError } from '../../../preload/contract'
+import { Dialog } from '../components/dialog'
+import { ErrorNote } from '../components/notes'
+import { assertNever, memory, money } from '../format'
+import { guarded, loadCatalog, useAppStore } from '../store'
+
+export function imageSourceLabel(source: Catalog['image']['source']): string {
+  switch (source) {
+    case 'env':
+      return 'set by DIGITALOCEAN_IMAGE_SLUG'
+    case 'setting':
+      return 'from your settings'
+    case 'latest-ubuntu':
+      return 'newest Ubuntu DigitalOcean offers'
+    case 'default':
+      return 'default'
+    default:
+      return assertNever(source)
+  }
+}
+
+export function sizeLabel(size: SizeOption): string {
+  return `${size.vcpus} vCPU · ${memory(size.memoryMb)} RAM · ${size.diskGb} GB disk — ${money(size.priceHourly)}/h (${money(size.priceMonthly)}/mo)`
+}
+
+export function sizesIn(catalog: Catalog, regionSlug: string): SizeOption[] {
+  const region = catalog.regions.find((r) => r.slug === regionSlug)
+  if (!region) return []
+  return catalog.sizes.filter((s) => s.available && s.regions.includes(regionSlug) && region.sizes.includes(s.slug))
+}
+
+export function DeployDialog({ target }: { target: string }) {
+  const set = useAppStore((s) => s.set)
+  const setView = useAppStore((s) => s.setView)
+  const catalog = useAppStore((s) => s.catalog)
+  const constitutions = useAppStore((s) => s.constitutions)
+  const close = () => set({ deployTarget: null })
+  const ids = { constitution: useId(), region: useId(), size: useId() }
+
+  const [constitutionId, setConstitutionId] = useState(target || constitutions?.[0]?.id || '')
+  const [region, setRegion] = useState('')
+  const [size, setSize] = useState('')
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<UserError | null>(null)
+
+  useEffect(() => {
+    // Prices and availability change: ask DigitalOcean afresh each time the dialog opens.
+    void loadCatalog()
+  }, [])
+
+  const value = catalog?.ok ? catalog.value : null
+  const regions = useMemo(() => value?.regions.filter((r) => r.available) ?? [], [value])
+  const sizes = useMemo(() => (value && region ? sizesIn(value, region) : []), [value, region])
+
+  // Start from the defaults once the catalog arrives; keep a size only if the region offers it.
+  useEffect(() => {
+    if (!value) return
+    setRegion((current) => {
+      if (current && regions.some((r) => r.slug === current)) return current
+      return regions.some((r) => r.slug === value.defaults.region) ? value.defaults.region : (regions[0]?.slug ?? '')
+    })
+  }, [value, regions])
+  useEffect(() => {
+    if (!value) return
+    setSize((current) => {
+      if (current && sizes.some((s) => s.slug === current)) return current
+      return sizes.some((s) => s.slug === value.defaults.size) ? value.defaults.size : (sizes[0]?.slug ?? '')
+    })
+  }, [value, sizes])
+
+  const chosen = sizes.find((s) => s.slug === size)
+  const constitution = constitutions?.find((c) => c.id === constitutionId)
+
+  const deploy = async () => {
+    if (!constitutionId || !region || !size) return
+    setBusy(true)
+    setError(null)
+    const result = await guarded(() => window.dictumal.deployments.create({ constitutionId, region, size }))
+    setBusy(false)
+    if (!result) return
+    if (!result.ok) {
+      setError(result.error)
+      return
+    }
+    close()
+    setView('deployments')
+  }
+
+  const ready = Boolean(value && constitutionId && region && size)
+  return (
+    <Dialog
+      title={constitution ? `Deploy “${constitution.name}”` : 'New deployment'}
+      description="Creates a droplet on your DigitalOcean account. It is billed by the hour until you destroy it."
+      onClose={close}
+      busy={busy}
+      wide
+      onSubmit={() => void deploy()}
+      actions={
+        <>
+          <button type="button" className="button" onClick={close} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" className="button primary" disabled={!ready || busy}>
+            {busy ? 'Creating…' : 'Deploy'}
+          </button>
+        </>
+      }
+    >
+      {!target && (
+        <div className="field">
+          <label htmlFor={ids.constitution}>Constitution</label>
+          {constitutions && constitutions.length > 0 ? (
+            <select id={ids.constitution} value={constitutionId} onChange={(e) => setConstitutionId(e.target.value)}>
+              {constitutions.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          ) : (
+            <p className="muted">Write a constitution first: the desktop is built around it.</p>
+          )}
+        </div>
+      )}
+      {catalog === null ? (
+        <p className="muted" role="status">
+          Asking DigitalOcean for regions and prices…
+        </p>
+      ) : !catalog.ok ? (
+        <ErrorNote error={catalog.error} />
+      ) : (
+        <>
+          <div className="grid-2">
+            <div className="field">
+              <label htmlFor={ids.region}>Region</label>
+              <select id={ids.region} value={region} onChange={(e) => setRegion(e.target.value)} disabled={busy}>
+                {regions.map((r) => (
+                  <option key={r.slug} value={r.slug}>
+                    {r.name} ({r.slug})
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor={ids.size}>Size</label>
+              <select id={ids.size} value={size} onChange={(e) => setSize(e.target.value)} disabled={busy || sizes.length === 0}>
+                {sizes.map((s) => (
+                  <option key={s.slug} value={s.slug}>
+                    {s.slug} — {s.vcpus} vCPU, {memory(s.memoryMb)}, {money(s.priceMonthly)}/mo
+                  </option>
+                ))}
+              </select>
+            </div>
+          </div>
+          <dl className="facts" aria-label="Deployment summary">
+            <div>
+              <dt>Price</dt>
+              <dd className="num" data-testid="deploy-price">
+                {chosen ? `${money(chosen.priceHourly)} per hour · ${money(chosen.priceMonthly)} per month` : sizes.length === 0 ? 'No size is offered in this region' : '—'}
+              </dd>
+            </div>
+            <div>
+              <dt>Machine</dt>
+              <dd>{chosen ? sizeLabel(chosen).split(' — ')[0] : '—'}</dd>
+            </div>
+            <div>
+              <dt>Image</dt>
+              <dd data-testid="deploy-image">
+                <code>{catalog.value.image.slug}</code> <span className="muted">({imageSourceLabel(catalog.value.image.source)})</span>
+              </dd>
+            </div>
+          </dl>
+        </>
+      )}
+      {error && <ErrorNote error={error} />}
+    </Dialog>
+  )
+}

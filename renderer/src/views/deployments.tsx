@@ -1,0 +1,289 @@
+// Deployments: one card per desktop with live progress (pushed, never polled), costs and actions,
+// plus droplets tagged `dictumal` that no local record owns.
+import { useEffect, useState } from 'react'
+import type { Deployment, UnmanagedDroplet } from '../../../preload/contract'
+import { ConfirmDialog } from '../components/dialog'
+import { StatusBadge } from '../components/notes'
+import { useNow } from '../components/use-now'
+import { CHECKS, STAGES, age, costSoFar, duration, hintsFor, isInProgress, money, stageLabel } from '../format'
+import { guarded, loadCatalog, useAppStore } from '../store'
+
+export function DeploymentsView() {
+  const deployments = useAppStore((s) => s.deployments)
+  const unmanaged = useAppStore((s) => s.unmanaged)
+  const catalog = useAppStore((s) => s.catalog)
+  const set = useAppStore((s) => s.set)
+  const [destroying, setDestroying] = useState<Deployment | null>(null)
+  const now = useNow()
+
+  useEffect(() => {
+    // Cards need hourly prices for "cost so far".
+    if (catalog === null) void loadCatalog()
+  }, [catalog])
+
+  const live = deployments.filter((d) => d.status !== 'DESTROYED').sort(newestFirst)
+  const gone = deployments.filter((d) => d.status === 'DESTROYED').sort(newestFirst)
+  const priceOf = (slug: string): number | null => (catalog?.ok ? (catalog.value.sizes.find((s) => s.slug === slug)?.priceHourly ?? null) : null)
+
+  return (
+    <section aria-labelledby="deployments-title">
+      <div className="page-head">
+        <h1 id="deployments-title">Deployments</h1>
+        <button type="button" className="button primary" onClick={() => set({ deployTarget: '' })}>
+          New deployment
+        </button>
+      </div>
+      {live.length === 0 ? (
+        <div className="empty">
+          <h2>No deployments yet</h2>
+          <p>Write a constitution, then press Deploy: Dictumal builds a Linux desktop on your DigitalOcean account and opens it here.</p>
+        </div>
+      ) : (
+        <ul className="deployment-list" aria-label="Deployments">
+          {live.map((d) => (
+            <DeploymentCard key={d.id} deployment={d} now={now} priceHourly={priceOf(d.size)} onDestroy={() => setDestroying(d)} />
+          ))}
+        </ul>
+      )}
+      {unmanaged.length > 0 && <UnmanagedList droplets={unmanaged} />}
+      {gone.length > 0 && (
+        <details className="history">
+          <summary>Destroyed ({gone.length})</summary>
+          <ul className="deployment-list" aria-label="Destroyed deployments">
+            {gone.map((d) => (
+              <DeploymentCard key={d.id} deployment={d} now={now} priceHourly={priceOf(d.size)} onDestroy={() => {}} />
+            ))}
+          </ul>
+        </details>
+      )}
+      {destroying && (
+        <ConfirmDialog
+          title={`Destroy “${destroying.name}”?`}
+          message={`The droplet${destroying.ip ? ` at ${destroying.ip}` : ''} and everything on its desktop are deleted for good. Billing stops.`}
+          confirmLabel="Destroy"
+          danger
+          onClose={() => setDestroying(null)}
+          onConfirm={async () => {
+            const result = await guarded(() => window.dictumal.deployments.destroy(destroying.id))
+            if (result && !result.ok) return result.error.hint ? `${result.error.message} ${result.error.hint}` : result.error.message
+            return undefined
+          }}
+        />
+      )}
+    </section>
+  )
+}
+
+function newestFirst(a: Deployment, b: Deployment): number {
+  return b.createdAt.localeCompare(a.createdAt)
+}
+
+interface CardProps {
+  deployment: Deployment
+  now: number
+  priceHourly: number | null
+  onDestroy(): void
+}
+
+function DeploymentCard({ deployment: d, now, priceHourly, onDestroy }: CardProps) {
+  const [note, setNote] = useState<string | null>(null)
+  const titleId = `d-${d.id}`
+  const running = isInProgress(d.status)
+  const hints = hintsFor(d)
+
+  const act = async (call: () => Promise<{ ok: true; value: unknown } | { ok: false; error: { message: string; hint?: string } }>, done?: string) => {
+    setNote(null)
+    const result = await guarded(call)
+    if (!result) return
+    if (!result.ok) setNote(result.error.hint ? `${result.error.message} ${result.error.hint}` : result.error.message)
+    else if (done) setNote(done)
+  }
+
+  return (
+    <li
+      className={`card deployment status-${d.status.toLowerCase()}`}
+      aria-labelledby={titleId}
+      data-deployment-id={d.id}
+      data-status={d.status}
+      data-stage={d.stage}
+      data-percent={Math.round(d.percent)}
+    >
+      <div className="card-head">
+        <h2 id={titleId}>{d.name}</h2>
+        <StatusBadge status={d.status} />
+      </div>
+      <dl className="facts inline">
+        <div>
+          <dt>IP</dt>
+          <dd className="num">{d.ip ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>Region</dt>
+          <dd>{d.region}</dd>
+        </div>
+        <div>
+          <dt>Size</dt>
+          <dd>{d.size}</dd>
+        </div>
+        <div>
+          <dt>Age</dt>
+          <dd className="num">{age(d.createdAt, d.destroyedAt ? Date.parse(d.destroyedAt) : now)}</dd>
+        </div>
+        <div>
+          <dt>{d.status === 'DESTROYED' ? 'Total cost' : 'Cost so far'}</dt>
+          <dd className="num" data-testid="cost">{priceHourly === null ? '—' : money(costSoFar(priceHourly, d, now))}</dd>
+        </div>
+      </dl>
+
+      {(running || d.status === 'ERROR') && <Progress deployment={d} now={now} />}
+
+      {d.status === 'ERROR' && (
+        <div role="alert" className="note error">
+          <p className="note-title">{d.error ?? 'The desktop did not come up.'}</p>
+        </div>
+      )}
+      {hints.length > 0 && (
+        <ul className="hints" aria-label="Hints">
+          {hints.map((hint) => (
+            <li key={hint}>{hint}</li>
+          ))}
+        </ul>
+      )}
+
+      {d.status !== 'DESTROYED' && (
+        <div className="card-actions">
+          {d.status === 'ACTIVE' && (
+            <>
+              <button type="button" className="button primary" onClick={() => void act(() => window.dictumal.deployments.open({ id: d.id, mode: 'embedded' }))}>
+                Open
+              </button>
+              <button type="button" className="button" onClick={() => void act(() => window.dictumal.deployments.open({ id: d.id, mode: 'window' }))}>
+                Open in separate window
+              </button>
+            </>
+          )}
+          {d.ip && (
+            <button type="button" className="button" aria-label={`Copy IP address of ${d.name}`} onClick={() => void act(() => window.dictumal.deployments.copyIp(d.id), `Copied ${d.ip}`)}>
+              Copy IP
+            </button>
+          )}
+          <button type="button" className={d.status === 'ERROR' ? 'button danger' : 'button quiet danger-text'} onClick={onDestroy} aria-label={`Destroy ${d.name}`}>
+            Destroy
+          </button>
+          <span className="action-note" role="status">
+            {note}
+          </span>
+        </div>
+      )}
+    </li>
+  )
+}
+
+function Progress({ deployment: d, now }: { deployment: Deployment; now: number }) {
+  const current = STAGES.indexOf(d.stage)
+  const end = d.activeAt ?? (d.status === 'ERROR' ? d.updatedAt : null)
+  const elapsed = (end ? Date.parse(end) : now) - Date.parse(d.createdAt)
+  const percent = Math.max(0, Math.min(100, Math.round(d.percent)))
+  return (
+    <div className="progress">
+      <div className="progress-line">
+        <span className="progress-stage">{d.status === 'ERROR' ? `Stopped at: ${stageLabel(d.stage)}` : stageLabel(d.stage)}</span>
+        <span className="num muted">
+          <span className="progress-percent">{percent} %</span> · <span aria-label="Elapsed time">{duration(elapsed)}</span>
+        </span>
+      </div>
+      <div
+        className={d.status === 'ERROR' ? 'bar failed' : 'bar'}
+        role="progressbar"
+        aria-label={`Progress of ${d.name}`}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={percent}
+        aria-valuetext={`${percent} %, ${stageLabel(d.stage)}`}
+      >
+        <div className="bar-fill" style={{ width: `${percent}%` }} />
+      </div>
+      <ol className="stages" aria-label="Stages">
+        {STAGES.map((stage, index) => {
+          const state = index < current ? 'done' : index === current ? (d.status === 'ERROR' ? 'failed' : 'current') : 'pending'
+          return (
+            <li key={stage} className={`stage ${state}`} aria-current={index === current ? 'step' : undefined}>
+              <span className="dot" aria-hidden="true" />
+              {stageLabel(stage)}
+              <span className="visually-hidden">
+                {state === 'done' ? ' (done)' : state === 'current' ? ' (in progress)' : state === 'failed' ? ' (failed)' : ''}
+              </span>
+            </li>
+          )
+        })}
+      </ol>
+      <ul className="checks" aria-label="Readiness checks">
+        {CHECKS.map(({ key, label }) => (
+          <li key={key} className={d.checks[key] ? 'check up' : 'check down'} data-check={key}>
+            <span className="dot" aria-hidden="true" />
+            {label}
+            <span className="check-state">{d.checks[key] ? 'up' : 'down'}</span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  )
+}
+
+function UnmanagedList({ droplets }: { droplets: UnmanagedDroplet[] }) {
+  const [destroying, setDestroying] = useState<UnmanagedDroplet | null>(null)
+  const [note, setNote] = useState<string | null>(null)
+  const adopt = async (droplet: UnmanagedDroplet) => {
+    setNote(null)
+    const result = await guarded(() => window.dictumal.unmanaged.adopt(droplet.dropletId))
+    if (result && !result.ok) setNote(result.error.message)
+  }
+  return (
+    <section className="unmanaged" aria-labelledby="unmanaged-title">
+      <h2 id="unmanaged-title">Droplets Dictumal did not start here</h2>
+      <p className="muted">
+        These droplets carry the <code>dictumal</code> tag but this computer has no record of them. They are billed like any other droplet.
+      </p>
+      <ul className="cards" aria-label="Unmanaged droplets">
+        {droplets.map((u) => (
+          <li key={u.dropletId} className="card compact" aria-label={u.name}>
+            <div className="card-head">
+              <h3>{u.name}</h3>
+              <span className="muted small num">
+                {u.ip ?? 'no IP'} · {u.region} · {u.size}
+              </span>
+            </div>
+            <div className="card-actions">
+              {u.canAdopt && (
+                <button type="button" className="button" onClick={() => void adopt(u)} aria-label={`Adopt ${u.name}`}>
+                  Adopt
+                </button>
+              )}
+              <button type="button" className="button quiet danger-text" onClick={() => setDestroying(u)} aria-label={`Destroy ${u.name}`}>
+                Destroy
+              </button>
+            </div>
+          </li>
+        ))}
+      </ul>
+      {note && (
+        <p role="alert" className="error-text">
+          {note}
+        </p>
+      )}
+      {destroying && (
+        <ConfirmDialog
+          title={`Destroy droplet “${destroying.name}”?`}
+          message="It is deleted from your DigitalOcean account for good."
+          confirmLabel="Destroy"
+          danger
+          onClose={() => setDestroying(null)}
+          onConfirm={async () => {
+            const result = await guarded(() => window.dictumal.unmanaged.destroy(destroying.dropletId))
+            return result && !result.ok ? result.error.message : undefined
+          }}
+        />
+      )}
+    </section>
+  )
+}

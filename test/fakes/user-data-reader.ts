@@ -1,0 +1,85 @@
+// Reads back user data made by buildUserData, as the droplet would see it: the fake droplet uses it to
+// serve HTTPS with the app's certificate and verify tokens with the deployment's Guacamole key.
+import { parse } from 'yaml'
+import { DROPLET_PATHS } from '../../main/core/recipe/paths'
+
+export interface UserDataContents {
+  deploymentId: string
+  dropletName: string
+  certPem: string
+  keyPem: string
+  guacamoleKey: string
+  vncPassword: string
+  userPassword: string
+  constitutionBody: string
+  /** Public key lines given at build time (not the account keys DigitalOcean adds itself). */
+  sshKeys: string[]
+  /** Every write_files entry by path. */
+  files: Map<string, { content: string; permissions: string; owner: string }>
+  /** The bootcmd script (`sh -c` body). */
+  bootcmd: string
+  runcmd: unknown[]
+  /** The whole parsed #cloud-config document. */
+  config: Record<string, unknown>
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function envFile(text: string): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const line of text.split('\n')) {
+    const at = line.indexOf('=')
+    if (at > 0) out.set(line.slice(0, at), line.slice(at + 1))
+  }
+  return out
+}
+
+export function readUserData(userData: string): UserDataContents {
+  if (!userData.startsWith('#cloud-config\n')) throw new Error('user data does not start with #cloud-config')
+  const config: unknown = parse(userData)
+  if (!isRecord(config)) throw new Error('user data is not a YAML mapping')
+  const files = new Map<string, { content: string; permissions: string; owner: string }>()
+  for (const entry of Array.isArray(config.write_files) ? config.write_files : []) {
+    if (!isRecord(entry) || typeof entry.path !== 'string' || typeof entry.content !== 'string') {
+      throw new Error('malformed write_files entry')
+    }
+    files.set(entry.path, {
+      content: entry.content,
+      permissions: typeof entry.permissions === 'string' ? entry.permissions : '',
+      owner: typeof entry.owner === 'string' ? entry.owner : '',
+    })
+  }
+  const read = (path: string): string => {
+    const found = files.get(path)
+    if (!found) throw new Error(`user data has no file ${path}`)
+    return found.content
+  }
+  const need = (env: Map<string, string>, name: string): string => {
+    const value = env.get(name)
+    if (value === undefined) throw new Error(`user data has no ${name}`)
+    return value
+  }
+  const deployment = envFile(read(DROPLET_PATHS.deploymentFile))
+  const secrets = envFile(read(DROPLET_PATHS.secretsEnv))
+  const guacamole = envFile(read(DROPLET_PATHS.guacamoleEnv))
+  const boot = Array.isArray(config.bootcmd) ? config.bootcmd[0] : undefined
+  const bootcmd = Array.isArray(boot) && typeof boot[2] === 'string' ? boot[2] : ''
+  const keysFile = files.get(DROPLET_PATHS.authorizedKeys)?.content ?? ''
+  return {
+    deploymentId: need(deployment, 'DEPLOYMENT_ID'),
+    dropletName: need(deployment, 'DROPLET_NAME'),
+    certPem: read(DROPLET_PATHS.certPem),
+    keyPem: read(DROPLET_PATHS.keyPem),
+    guacamoleKey: need(guacamole, 'JSON_SECRET_KEY'),
+    vncPassword: need(secrets, 'VNC_PASSWORD'),
+    userPassword: need(secrets, 'USER_PASSWORD'),
+    constitutionBody: read(DROPLET_PATHS.constitution),
+    sshKeys: keysFile.split('\n').filter((line) => line.trim() !== ''),
+    files,
+    bootcmd,
+    runcmd: Array.isArray(config.runcmd) ? config.runcmd : [],
+    config,
+  }
+}
