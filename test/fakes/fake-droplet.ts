@@ -370,15 +370,17 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
   async function handleGateway(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { path, query } = log('https', req)
     const method = req.method ?? 'GET'
-    if (path === '/dictumal/status.json' && method === 'GET') return serveBeacon(res)
-    if ((path === '/guacamole' || path === '/guacamole/') && method === 'GET') {
+    // Nginx and Tomcat answer HEAD like GET without the body; Node drops the body itself.
+    const reading = method === 'GET' || method === 'HEAD'
+    if (path === '/dictumal/status.json' && reading) return serveBeacon(res)
+    if ((path === '/guacamole' || path === '/guacamole/') && reading) {
       if (path === '/guacamole') {
         res.writeHead(302, { location: '/guacamole/', 'content-length': 0 }).end()
         return
       }
       return sendText(res, 200, 'text/html; charset=utf-8', GUACAMOLE_PAGE, { 'content-security-policy': CONTENT_SECURITY_POLICY })
     }
-    if (path === '/guacamole/fake-client.js' && method === 'GET') {
+    if (path === '/guacamole/fake-client.js' && reading) {
       return sendText(res, 200, 'text/javascript; charset=utf-8', GUACAMOLE_SCRIPT)
     }
     if (path === '/guacamole/api/tokens' && method === 'POST') return acceptToken(req, res)

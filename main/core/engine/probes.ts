@@ -24,7 +24,8 @@ export function fingerprintOfDer(der: Buffer): string {
 /** An undici dispatcher that accepts exactly one certificate, whatever its name or issuer. */
 export function pinnedAgent(fingerprint: string, timeoutMs = PROBE_TIMEOUT_MS): Agent {
   // Chain and name checks are replaced by the pin: the certificate is self-signed and made for no name.
-  const base = buildConnector({ rejectUnauthorized: false, timeout: timeoutMs })
+  // No TLS session resumption: a resumed session shows no peer certificate to check.
+  const base = buildConnector({ rejectUnauthorized: false, timeout: timeoutMs, maxCachedSessions: 0 })
   return new Agent({
     connectTimeout: timeoutMs,
     headersTimeout: timeoutMs,

@@ -152,7 +152,7 @@ describe.skipIf(nginxMissing)('the Nginx site, served for real', () => {
     expect(reply.status).toBe(200)
     expect(reply.body).toBe('guacamole saw POST /guacamole/api/tokens')
     expect(seen.at(-1)?.headers['x-forwarded-for']).toBe('127.0.0.1')
-    expect((await get(true, '/')).headers.location).toBe('/guacamole/')
+    expect((await get(true, '/')).headers.location).toBe(`https://127.0.0.1:${https}/guacamole/`)
     expect((await get(true, '/dictumal/status.json')).status).toBe(200)
   })
 

@@ -36,6 +36,8 @@ exec >>${p.log} 2>&1
 BEACON=${p.beaconScript}
 STEP=boot
 export DEBIAN_FRONTEND=noninteractive
+# Ubuntu's needrestart would otherwise wait for an answer after each install.
+export NEEDRESTART_MODE=a
 APT=(apt-get -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
 step() {

@@ -6,7 +6,7 @@ import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readUserData, type UserDataContents } from '../../../test/fakes/user-data-reader'
 import { generateDeploymentCertificate, type DeploymentCertificate } from '../certificate'
-import { generateDeploymentSecrets } from '../deployment-secrets'
+import { generateDeploymentSecrets, type DeploymentSecrets } from '../deployment-secrets'
 import { DROPLET_PATHS, GUACAMOLE_IMAGE, GUACD_IMAGE } from './paths'
 import { requireTool } from './testing/require-tool'
 import { buildUserData, SSHD_DROP_IN, type UserDataInput } from './user-data'
@@ -112,7 +112,7 @@ print(json.dumps([f["content"] for f in doc["write_files"] if f["path"] == sys.a
       ['a large constitution', () => ({ ...base, constitution: { name: 'Big', body: bigBody(40 * 1024) } })],
     ]
 
-    it.each(variants)('cloud-init schema accepts the %s config', (label, input, ctx) => {
+    it.for(variants)('cloud-init schema accepts the %s config', ([label, input], ctx) => {
       toolOrSkip('cloud-init', ctx)
       const file = join(tmp, `${label.replaceAll(' ', '-')}.yaml`)
       writeFileSync(file, buildUserData(input()))
@@ -241,7 +241,7 @@ print(json.dumps([f["content"] for f in doc["write_files"] if f["path"] == sys.a
       for (const text of [a, b]) expect(text).not.toMatch(/dop_v1_/)
       for (const secret of Object.values(otherSecrets)) expect(a).not.toContain(secret)
       for (const secret of Object.values(base.secrets)) expect(b).not.toContain(secret)
-      const mask = (text: string, secrets: Record<string, string>, c: { certPem: string; keyPem: string }): string => {
+      const mask = (text: string, secrets: DeploymentSecrets, c: { certPem: string; keyPem: string }): string => {
         let out = text
         for (const [name, value] of Object.entries(secrets)) out = out.replaceAll(value, `<${name}>`)
         for (const pem of [c.certPem, c.keyPem]) {

@@ -291,7 +291,7 @@ class FileStore implements Store {
         if (filename === null || filename === name) this.#schedule()
       })
       this.#watcher.on('error', () => {
-        // Watching can stop (folder removed, inotify limits); the poll below still notices changes.
+        // Watching can stop (folder removed, inotify limits); the poll still notices changes.
         this.#watcher?.close()
         this.#watcher = null
       })

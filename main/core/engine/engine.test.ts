@@ -1,0 +1,328 @@
+// The engine against real parts: a fake DigitalOcean behind Prism (the official contract), fake
+// droplets booting on 127.x addresses with the certificate and key from the user data the app sent,
+// a real store on disk. Only the keychain is in memory here (the CLI tests use the real one).
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Deployment } from '../../../preload/contract'
+import { createAppServices, type AppServices } from '../app-services'
+import { MemorySecrets } from '../secrets'
+import { createConstitution } from '../store'
+import { startFakeCloud, type FakeCloud } from '../../../test/fakes/droplet-farm'
+import type { FakeDropletOptions } from '../../../test/fakes/fake-droplet'
+import { unexplainedViolations, viaPrism } from '../../../test/contract/via-prism'
+import { INIT_LOG } from './engine'
+import { STAGES } from './progress'
+
+interface Rig {
+  cloud: FakeCloud
+  services: AppServices
+  secrets: MemorySecrets
+  history: Deployment[][]
+  clockOffset: { ms: number }
+  constitutionId: string
+}
+
+const rigs: Rig[] = []
+
+afterEach(async () => {
+  for (const rig of rigs.splice(0)) {
+    await rig.services.close()
+    await rig.cloud.close()
+  }
+})
+
+async function rig(droplet: Omit<FakeDropletOptions, 'ip' | 'userData'> = {}, engine: { configuringTimeoutMs?: number } = {}): Promise<Rig> {
+  const cloud = await startFakeCloud({
+    digitalOcean: { activeAfterMs: 150, ipAfterMs: 300 },
+    farm: { dropletOptions: () => ({ timeline: { stepMs: 60 }, ...droplet }) },
+  })
+  const secrets = new MemorySecrets()
+  const clockOffset = { ms: 0 }
+  const services = await createAppServices({
+    dataDir: mkdtempSync(join(tmpdir(), 'dictumal-engine-')),
+    env: { DIGITALOCEAN_API_URL: await viaPrism(cloud.digitalOcean), DIGITALOCEAN_API_TOKEN: cloud.digitalOcean.token },
+    info: { name: 'Dictumal', version: 'test', platform: process.platform, dataDir: '' },
+    secrets,
+    client: { timeoutMs: 5000 },
+    engine: {
+      probeIntervalMs: 100,
+      cloudIntervalMs: { first: 100, max: 300 },
+      clock: { now: () => Date.now() + clockOffset.ms },
+      ...engine,
+    },
+  })
+  const history: Deployment[][] = []
+  services.store.onChange((data) => history.push(data.deployments.map((d) => ({ ...d }))))
+  const made = await createConstitution(services.store, { name: 'Research Desk', body: '# Be kind\n' })
+  if (!made.ok) throw new Error(made.error.message)
+  const r = { cloud, services, secrets, history, clockOffset, constitutionId: made.value.id }
+  rigs.push(r)
+  return r
+}
+
+function until(r: Rig, id: string, test: (d: Deployment) => boolean, timeoutMs = 15_000): Promise<Deployment> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const d = r.services.store.read().deployments.find((x) => x.id === id)
+      if (d && test(d)) {
+        off()
+        clearTimeout(timer)
+        resolve({ ...d })
+        return true
+      }
+      return false
+    }
+    const off = r.services.store.onChange(() => void check())
+    const timer = setTimeout(() => {
+      off()
+      const d = r.services.store.read().deployments.find((x) => x.id === id)
+      reject(new Error(`timed out; last seen ${JSON.stringify(d && { status: d.status, stage: d.stage, checks: d.checks, error: d.error })}`))
+    }, timeoutMs)
+    check()
+  })
+}
+
+function trail(r: Rig, id: string): Deployment[] {
+  return r.history.map((list) => list.find((d) => d.id === id)).filter((d): d is Deployment => d !== undefined)
+}
+
+describe('engine', () => {
+  it('takes a deployment through every stage to ACTIVE, percent never going back', async () => {
+    const r = await rig()
+    r.services.engine.start()
+    const created = await r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    expect(created.status).toBe('PROVISIONING')
+    expect(created.certFingerprint).toMatch(/^sha256\/[A-Za-z0-9+/]{43}=$/)
+    const active = await until(r, created.id, (d) => d.status === 'ACTIVE')
+    expect(active.percent).toBe(100)
+    expect(active.activeAt).not.toBeNull()
+    expect(active.checks.guacHttps443).toBe(true)
+
+    const seen = trail(r, created.id)
+    const percents = seen.map((d) => d.percent)
+    expect(percents).toEqual([...percents].sort((a, b) => a - b))
+    const stages = [...new Set(seen.map((d) => d.stage))]
+    expect(stages).toEqual(STAGES.filter((s) => stages.includes(s)))
+    expect(stages[0]).toBe('provisioning-droplet')
+    expect(stages.at(-1)).toBe('active')
+    expect(stages.length).toBeGreaterThanOrEqual(5)
+
+    // Exactly one droplet, created once, and the gateway saw a freshly minted token, then the session closed.
+    expect(r.cloud.digitalOcean.droplets.size).toBe(1)
+    expect(r.cloud.digitalOcean.requests.filter((q) => q.method === 'POST' && q.path === '/v2/droplets')).toHaveLength(1)
+    const droplet = await r.cloud.farm.whenStarted(active.dropletId ?? -1)
+    expect(droplet.record.tokensAccepted.length).toBeGreaterThan(0)
+    expect(droplet.record.sessionsDeleted.length).toBeGreaterThan(0)
+    expect(await unexplainedViolations(r.cloud.digitalOcean)).toEqual([])
+
+    // A fresh launch URL for the IP opens a session on the gateway.
+    const url = new URL(await r.services.engine.launchUrl(created.id.slice(0, 6), { target: 'ip' }))
+    expect(url.host).toBe(active.ip)
+    expect(url.searchParams.get('data')).toBeTruthy()
+  })
+
+  it('never activates a droplet that presents another certificate (man in the middle)', async () => {
+    const r = await rig({ faults: { wrongCertificate: true } })
+    r.services.engine.start()
+    const created = await r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    const configuring = await until(r, created.id, (d) => d.stage === 'configuring-https')
+    const droplet = await r.cloud.farm.whenStarted(configuring.dropletId ?? -1)
+    await droplet.whenReady
+    await new Promise((ok) => setTimeout(ok, 1500))
+    const after = r.services.engine.find(created.id)
+    expect(after.status).toBe('CONFIGURING')
+    expect(after.checks.guacHttps443).toBe(false)
+    expect(after.percent).toBeLessThan(92)
+    expect(droplet.record.tokensAccepted).toEqual([])
+    expect(droplet.record.tokensRefused).toEqual([])
+  })
+
+  it('fails fast with the step name when the droplet reports a failed setup step', async () => {
+    const r = await rig({ faults: { failStep: { step: 'install-packages', exitCode: 100 } } })
+    r.services.engine.start()
+    const created = await r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    const started = Date.now()
+    const errored = await until(r, created.id, (d) => d.status === 'ERROR')
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(errored.error).toContain('install-packages')
+    expect(errored.error).toContain('100')
+    expect(errored.error).toContain(INIT_LOG)
+    expect(errored.error).toMatch(/costs money/)
+  })
+
+  it('gives up after the configuring timeout (clock injected) with a message naming the init log', async () => {
+    const r = await rig({ faults: { neverFinish: true } })
+    r.services.engine.start()
+    const created = await r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    await until(r, created.id, (d) => d.status === 'CONFIGURING')
+    r.clockOffset.ms = 21 * 60_000
+    const errored = await until(r, created.id, (d) => d.status === 'ERROR')
+    expect(errored.error).toContain('within 20 minutes')
+    expect(errored.error).toContain(INIT_LOG)
+    expect(errored.dropletId).not.toBeNull()
+  })
+
+  it('gives up on a droplet DigitalOcean never makes active after the provisioning timeout', async () => {
+    const r = await rig()
+    await r.cloud.close()
+    const lazy = await startFakeCloud({ digitalOcean: { activeAfterMs: 3_600_000 } })
+    r.cloud = lazy
+    const services = await createAppServices({
+      dataDir: mkdtempSync(join(tmpdir(), 'dictumal-engine-')),
+      env: { DIGITALOCEAN_API_URL: lazy.digitalOcean.url, DIGITALOCEAN_API_TOKEN: lazy.digitalOcean.token },
+      info: { name: 'Dictumal', version: 'test', platform: process.platform, dataDir: '' },
+      secrets: new MemorySecrets(),
+      engine: { probeIntervalMs: 100, cloudIntervalMs: { first: 50, max: 100 }, clock: { now: () => Date.now() + r.clockOffset.ms } },
+    })
+    await r.services.close()
+    r.services = services
+    const made = await createConstitution(services.store, { name: 'Slow', body: '' })
+    if (!made.ok) throw new Error('setup')
+    services.engine.start()
+    const created = await services.engine.create({ constitutionId: made.value.id, region: 'nyc3', size: 's-2vcpu-4gb' })
+    r.clockOffset.ms = 11 * 60_000
+    const errored = await until(r, created.id, (d) => d.status === 'ERROR')
+    expect(errored.error).toContain('within 10 minutes')
+  })
+})
+
+describe('destroy', () => {
+  it('works from ACTIVE, CONFIGURING and ERROR, deleting the droplet and the keychain entry', async () => {
+    const active = await rig()
+    active.services.engine.start()
+    const a = await active.services.engine.create({ constitutionId: active.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    await until(active, a.id, (d) => d.status === 'ACTIVE')
+
+    const stuck = await rig({ faults: { neverFinish: true } })
+    stuck.services.engine.start()
+    const c = await stuck.services.engine.create({ constitutionId: stuck.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    await until(stuck, c.id, (d) => d.status === 'CONFIGURING')
+
+    const broken = await rig({ faults: { failStep: { step: 'start-vnc', exitCode: 1 } } })
+    broken.services.engine.start()
+    const e = await broken.services.engine.create({ constitutionId: broken.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    await until(broken, e.id, (d) => d.status === 'ERROR')
+
+    for (const [r, d] of [[active, a], [stuck, c], [broken, e]] as const) {
+      expect(await r.secrets.getDeploymentSecrets(d.id)).not.toBeNull()
+      const destroyed = await r.services.engine.destroy(d.id)
+      expect(destroyed.status).toBe('DESTROYED')
+      expect(destroyed.destroyedAt).not.toBeNull()
+      expect(r.cloud.digitalOcean.droplets.size).toBe(0)
+      expect(await r.secrets.getDeploymentSecrets(d.id)).toBeNull()
+      // The record stays, as DESTROYED.
+      expect(r.services.engine.find(d.id).status).toBe('DESTROYED')
+    }
+  })
+
+  it('works from PROVISIONING before the droplet id is known, by resolving the deployment tag', async () => {
+    const r = await rig()
+    // As after a crash between DigitalOcean accepting the create and the id being recorded.
+    const orphan = await r.services.client.createDroplet({
+      deploymentId: '0b7f5a52-5d6c-4c1e-9d3a-1f2e3d4c5b6a',
+      name: 'dictumal-crashed-1',
+      region: 'nyc3',
+      size: 's-2vcpu-4gb',
+      image: 'ubuntu-24-04-x64',
+      userData: '#cloud-config\n',
+      sshKeys: [],
+      tags: ['dictumal', 'dictumal-0b7f5a52-5d6c-4c1e-9d3a-1f2e3d4c5b6a'],
+    })
+    const now = new Date().toISOString()
+    await r.services.store.update((draft) => {
+      draft.deployments.push({
+        id: '0b7f5a52-5d6c-4c1e-9d3a-1f2e3d4c5b6a',
+        constitutionId: r.constitutionId,
+        name: 'dictumal-crashed-1',
+        region: 'nyc3',
+        size: 's-2vcpu-4gb',
+        image: 'ubuntu-24-04-x64',
+        dropletId: null,
+        ip: null,
+        status: 'PROVISIONING',
+        stage: 'provisioning-droplet',
+        percent: 22,
+        checks: { vnc5901: false, http80: false, guacHttp8080: false, guacHttps443: false },
+        error: null,
+        certFingerprint: 'sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+        createdAt: now,
+        updatedAt: now,
+        activeAt: null,
+        destroyedAt: null,
+      })
+    })
+    const destroyed = await r.services.engine.destroy('0b7f5a52')
+    expect(destroyed.status).toBe('DESTROYED')
+    expect(r.cloud.digitalOcean.droplets.has(orphan.id)).toBe(false)
+  })
+})
+
+describe('reconcile', () => {
+  it('marks a droplet deleted elsewhere as DESTROYED, resumes the rest, and lists unmanaged droplets', async () => {
+    const r = await rig()
+    r.services.engine.start()
+    const one = await r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    const two = await r.services.engine.create({ constitutionId: r.constitutionId, region: 'ams3', size: 's-1vcpu-1gb' })
+    await until(r, one.id, (d) => d.status === 'ACTIVE')
+    await until(r, two.id, (d) => d.status === 'ACTIVE')
+    const foreign = await r.services.client.createDroplet({
+      deploymentId: '7d3c1b2a-0e9f-4a8b-9c7d-6e5f4a3b2c1d',
+      name: 'dictumal-lost-record',
+      region: 'nyc3',
+      size: 's-1vcpu-1gb',
+      image: 'ubuntu-24-04-x64',
+      userData: '#cloud-config\n',
+      sshKeys: [],
+      tags: ['dictumal', 'dictumal-7d3c1b2a-0e9f-4a8b-9c7d-6e5f4a3b2c1d'],
+    })
+    expect(r.cloud.digitalOcean.deleteBehindBack(one.dropletId ?? -1)).toBe(true)
+
+    const findings = await r.services.engine.reconcile()
+    expect(findings).toContainEqual({ kind: 'destroyed-elsewhere', deploymentId: one.id, dropletId: one.dropletId ?? null, name: one.name })
+    expect(findings).toContainEqual({ kind: 'unmanaged', deploymentId: '7d3c1b2a-0e9f-4a8b-9c7d-6e5f4a3b2c1d', dropletId: foreign.id, name: 'dictumal-lost-record' })
+    expect(r.services.engine.find(one.id).status).toBe('DESTROYED')
+    expect(r.services.engine.find(two.id).status).toBe('ACTIVE')
+    const unmanaged = r.services.engine.unmanaged()
+    expect(unmanaged).toHaveLength(1)
+    // Its secrets are not in this keychain, so it can only be destroyed.
+    expect(unmanaged[0]?.canAdopt).toBe(false)
+    await expect(r.services.engine.adopt(foreign.id)).rejects.toMatchObject({ code: 'secrets-missing' })
+    await r.services.engine.destroyUnmanaged(foreign.id)
+    expect(r.cloud.digitalOcean.droplets.has(foreign.id)).toBe(false)
+  })
+
+  it('adopts a droplet whose record was lost while its secrets survived, and brings it to ACTIVE', async () => {
+    const r = await rig()
+    r.services.engine.start()
+    const d = await r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    const before = await until(r, d.id, (x) => x.status === 'ACTIVE')
+    await r.services.store.update((draft) => {
+      draft.deployments = draft.deployments.filter((x) => x.id !== d.id)
+    })
+    const findings = await r.services.engine.reconcile()
+    expect(findings.map((f) => f.kind)).toEqual(['unmanaged'])
+    expect(r.services.engine.unmanaged()[0]?.canAdopt).toBe(true)
+    const adopted = await r.services.engine.adopt(before.dropletId ?? -1)
+    expect(adopted.id).toBe(d.id)
+    expect(adopted.certFingerprint).toBe(d.certFingerprint)
+    const active = await until(r, d.id, (x) => x.status === 'ACTIVE')
+    expect(active.ip).toBe(before.ip)
+    expect(active.activeAt).not.toBe(before.activeAt)
+  })
+})
+
+describe('create refusals keep nothing', () => {
+  it('a sold-out size or a droplet limit is one sentence, and leaves no record and no secrets', async () => {
+    const r = await rig()
+    r.cloud.digitalOcean.setDropletLimit(0)
+    const limited = r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    await expect(limited).rejects.toMatchObject({ code: 'droplet-limit' })
+    const unknownSize = r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-64vcpu-512gb' })
+    await expect(unknownSize).rejects.toMatchObject({ nothingCreated: true })
+    expect(r.services.store.read().deployments).toEqual([])
+    expect(r.secrets.entries.size).toBe(0)
+    expect(r.cloud.digitalOcean.droplets.size).toBe(0)
+  })
+})
