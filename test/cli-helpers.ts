@@ -128,9 +128,11 @@ export async function secretToolLookup(service: string, account: string): Promis
   try {
     const { stdout } = await run('secret-tool', ['lookup', 'service', service, 'account', account])
     return stdout === '' ? null : stdout
-  } catch {
-    // secret-tool exits 1 when nothing matches.
-    return null
+  } catch (error) {
+    // secret-tool exits 1 with nothing on stderr when nothing matches; anything else is a real failure.
+    const stderr = (error as { stderr?: string }).stderr ?? ''
+    if (stderr.trim() === '') return null
+    throw new Error(`secret-tool lookup failed: ${stderr.trim()}`)
   }
 }
 

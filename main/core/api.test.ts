@@ -1,18 +1,105 @@
-import { describe, expect, it } from 'vitest'
-import { createHandlers, InvalidArgumentError } from './api'
+// The invoke handlers over real services (fake DigitalOcean on loopback, store on disk): arguments
+// from the renderer are narrowed, and expected failures come back as one sentence.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createHandlers, InvalidArgumentError, type Handlers } from './api'
+import { createAppServices, type AppServices } from './app-services'
+import { MemorySecrets } from './secrets'
+import { startFakeDigitalOcean, type FakeDigitalOcean } from '../../test/fakes/fake-digitalocean'
 
-const info = { name: 'Dictumal', version: '0.0.0-test', platform: 'linux', dataDir: '/tmp/x' }
+let services: AppServices | null = null
+let fake: FakeDigitalOcean | null = null
 
-describe('createHandlers', () => {
-  it('answers app:info with a copy of the app facts', async () => {
-    const handlers = createHandlers({ info })
-    const answer = await handlers['app:info']()
-    expect(answer).toEqual(info)
-    expect(answer).not.toBe(info)
+afterEach(async () => {
+  await services?.close()
+  await fake?.close()
+  services = null
+  fake = null
+})
+
+async function setup(env: Record<string, string> = {}): Promise<{ handlers: Handlers; secrets: MemorySecrets; fake: FakeDigitalOcean }> {
+  fake = await startFakeDigitalOcean()
+  const secrets = new MemorySecrets()
+  const dataDir = mkdtempSync(join(tmpdir(), 'dictumal-api-'))
+  services = await createAppServices({
+    dataDir,
+    env: { DIGITALOCEAN_API_URL: fake.url, ...env },
+    info: { name: 'Dictumal', version: '0.0.0-test', platform: 'linux', dataDir },
+    secrets,
+    client: { timeoutMs: 3000, maxRetries: 0 },
+  })
+  return { handlers: createHandlers(services), secrets, fake }
+}
+
+describe('handlers', () => {
+  it('answers app:info and refuses unexpected arguments instead of passing them on', async () => {
+    const { handlers } = await setup()
+    expect((await handlers['app:info']()).version).toBe('0.0.0-test')
+    await expect(handlers['app:info']('surprise')).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(handlers['deployments:destroy']({ id: 1 })).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(handlers['settings:update']({ evil: true })).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(handlers['desktop:action']('rm -rf')).rejects.toBeInstanceOf(InvalidArgumentError)
   })
 
-  it('rejects unexpected arguments instead of passing them on', async () => {
-    const handlers = createHandlers({ info })
-    await expect(handlers['app:info']('surprise')).rejects.toBeInstanceOf(InvalidArgumentError)
+  it('walks the first run: no token, a wrong token gets a sentence, the right one is stored in the keychain', async () => {
+    const { handlers, secrets, fake } = await setup()
+    expect(await handlers['auth:status']()).toMatchObject({ source: 'none', account: null })
+    const wrong = await handlers['auth:set-token']('dop_v1_' + 'f'.repeat(64))
+    expect(wrong.ok).toBe(false)
+    if (!wrong.ok) {
+      expect(wrong.error.message).toMatch(/token/i)
+      expect(wrong.error.message).not.toContain('ffff')
+    }
+    expect(await secrets.getToken()).toBeNull()
+    const right = await handlers['auth:set-token'](`  ${fake.token}  `)
+    expect(right).toMatchObject({ ok: true, value: { source: 'keychain', account: { email: expect.any(String) } } })
+    expect(await secrets.getToken()).toBe(fake.token)
+    const removed = await handlers['auth:remove-token']()
+    expect(removed).toMatchObject({ ok: true, value: { source: 'none' } })
+  })
+
+  it('shows an env token as coming from the environment', async () => {
+    fake = null
+    const f = await startFakeDigitalOcean()
+    const { handlers } = await setup({ DIGITALOCEAN_API_TOKEN: f.token })
+    // The env token belongs to another fake account: the status says where it came from and why it fails.
+    const status = await handlers['auth:status']()
+    expect(status.source).toBe('env')
+    expect(status.problem?.message).toBeTruthy()
+    await f.close()
+  })
+
+  it('keeps constitutions and settings, with env values shown as overriding', async () => {
+    const { handlers } = await setup({ DIGITALOCEAN_IMAGE_SLUG: 'ubuntu-22-04-x64' })
+    const saved = await handlers['constitutions:save']({ name: '  Lab notes ', body: '# hi' })
+    expect(saved).toMatchObject({ ok: true, value: { name: 'Lab notes' } })
+    const blank = await handlers['constitutions:save']({ name: '   ', body: '' })
+    expect(blank).toMatchObject({ ok: false, error: { message: 'A constitution needs a name.' } })
+    expect(await handlers['constitutions:list']()).toHaveLength(1)
+    const updated = await handlers['settings:update']({ defaultRegion: 'ams3', imageSlug: 'debian-12-x64' })
+    expect(updated).toMatchObject({ ok: true, value: { settings: { defaultRegion: 'ams3', imageSlug: 'debian-12-x64' }, overrides: { imageSlug: 'ubuntu-22-04-x64' } } })
+  })
+
+  it('says so in a sentence when a desktop is opened where there is no app window', async () => {
+    const { handlers } = await setup()
+    const answer = await handlers['desktop:action']('reconnect')
+    expect(answer).toMatchObject({ ok: false, error: { code: 'no-shell' } })
+    const missing = await handlers['deployments:copy-ip']('deadbeef')
+    expect(missing).toMatchObject({ ok: false, error: { code: 'not-found' } })
+  })
+
+  it('fetches the catalog with prices and the image that will be used', async () => {
+    const { handlers, fake } = await setup()
+    await handlers['auth:set-token'](fake.token)
+    const catalog = await handlers['catalog:get']()
+    expect(catalog.ok).toBe(true)
+    if (catalog.ok) {
+      expect(catalog.value.regions.some((r) => r.slug === 'nyc3' && r.available)).toBe(true)
+      expect(catalog.value.sizes.every((s) => s.priceHourly > 0 && s.priceMonthly > 0)).toBe(true)
+      expect(catalog.value.image).toEqual({ slug: 'ubuntu-24-04-x64', source: 'default' })
+      expect(catalog.value.defaults).toEqual({ region: 'nyc3', size: 's-2vcpu-4gb' })
+    }
   })
 })

@@ -2,8 +2,10 @@
 // can be pinned from the first request. The private key goes only into that droplet's user data.
 import 'reflect-metadata'
 import * as x509 from '@peculiar/x509'
-import { createHash, webcrypto, X509Certificate } from 'node:crypto'
+import { createHash, X509Certificate } from 'node:crypto'
 
+// Node's global WebCrypto (the same object as node:crypto's webcrypto), typed alike under Node and DOM libs.
+const webcrypto = globalThis.crypto
 x509.cryptoProvider.set(webcrypto)
 
 export interface DeploymentCertificate {

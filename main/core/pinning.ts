@@ -101,6 +101,8 @@ export interface DesktopWebPreferences {
   navigateOnDragDrop: false
   safeDialogs: true
   spellcheck: false
+  /** Middle-click would open links in new windows around setWindowOpenHandler. */
+  disableBlinkFeatures: 'Auxclick'
 }
 
 /** Remote content gets no preload, no Node and no relaxed web security. */
@@ -120,6 +122,7 @@ export function desktopWebPreferences(partition: string): DesktopWebPreferences 
     navigateOnDragDrop: false,
     safeDialogs: true,
     spellcheck: false,
+    disableBlinkFeatures: 'Auxclick',
   }
 }
 

@@ -71,10 +71,18 @@ export const INIT_LOG = '/var/log/dictumal-init.log'
 export function hintsFor(d: Deployment): string[] {
   const hints: string[] = []
   if (d.status === 'ERROR') {
-    hints.push(
-      'This droplet still exists and DigitalOcean bills it by the hour until you destroy it.',
-      `The full setup log is on the droplet at ${INIT_LOG} (ssh root@${d.ip ?? 'the droplet'} if you added an SSH key).`,
-    )
+    // The engine's message may already say some of this; never tell the user the same thing twice.
+    const said = (d.error ?? '').toLowerCase()
+    if (!said.includes('costs money') && !said.includes('billed')) {
+      hints.push('This droplet still exists and DigitalOcean bills it by the hour until you destroy it.')
+    }
+    if (d.ip !== null) {
+      hints.push(
+        said.includes(INIT_LOG)
+          ? `To read the log: ssh root@${d.ip} (works if you added an SSH key in Settings), then less ${INIT_LOG}.`
+          : `The full setup log is on the droplet at ${INIT_LOG} (ssh root@${d.ip} if you added an SSH key in Settings).`,
+      )
+    }
     return hints
   }
   if (d.status === 'DESTROYED') return hints

@@ -29,7 +29,7 @@ function record(overrides: Partial<Deployment> = {}): Deployment {
   }
 }
 
-const seen = (o: Partial<Observation> & { checks?: Partial<Observation['checks']> }): Observation => ({
+const seen = (o: Partial<Omit<Observation, 'checks'>> & { checks?: Partial<Observation['checks']> }): Observation => ({
   dropletActive: true,
   ip: '127.0.0.5',
   tokenAccepted: false,

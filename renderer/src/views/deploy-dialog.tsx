@@ -149,7 +149,7 @@ export function DeployDialog({ target }: { target: string }) {
               <select id={ids.size} value={size} onChange={(e) => setSize(e.target.value)} disabled={busy || sizes.length === 0}>
                 {sizes.map((s) => (
                   <option key={s.slug} value={s.slug}>
-                    {s.slug} — {s.vcpus} vCPU, {memory(s.memoryMb)}, {money(s.priceMonthly)}/mo
+                    {s.slug} · {money(s.priceMonthly)}/mo
                   </option>
                 ))}
               </select>

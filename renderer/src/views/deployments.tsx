@@ -14,7 +14,9 @@ export function DeploymentsView() {
   const catalog = useAppStore((s) => s.catalog)
   const set = useAppStore((s) => s.set)
   const [destroying, setDestroying] = useState<Deployment | null>(null)
+  const constitutions = useAppStore((s) => s.constitutions)
   const now = useNow()
+  const titleOf = (d: Deployment): string => constitutions?.find((c) => c.id === d.constitutionId)?.name ?? d.name
 
   useEffect(() => {
     // Cards need hourly prices for "cost so far".
@@ -58,8 +60,8 @@ export function DeploymentsView() {
       )}
       {destroying && (
         <ConfirmDialog
-          title={`Destroy “${destroying.name}”?`}
-          message={`The droplet${destroying.ip ? ` at ${destroying.ip}` : ''} and everything on its desktop are deleted for good. Billing stops.`}
+          title={`Destroy “${titleOf(destroying)}”?`}
+          message={`The droplet ${destroying.name}${destroying.ip ? ` at ${destroying.ip}` : ''} and everything on its desktop are deleted for good. Billing stops.`}
           confirmLabel="Destroy"
           danger
           onClose={() => setDestroying(null)}
@@ -87,6 +89,9 @@ interface CardProps {
 
 function DeploymentCard({ deployment: d, now, priceHourly, onDestroy }: CardProps) {
   const [note, setNote] = useState<string | null>(null)
+  // People know a desktop by its constitution; the droplet name is what DigitalOcean shows.
+  const constitutionName = useAppStore((s) => s.constitutions?.find((c) => c.id === d.constitutionId)?.name)
+  const title = constitutionName ?? d.name
   const titleId = `d-${d.id}`
   const running = isInProgress(d.status)
   const hints = hintsFor(d)
@@ -109,7 +114,10 @@ function DeploymentCard({ deployment: d, now, priceHourly, onDestroy }: CardProp
       data-percent={Math.round(d.percent)}
     >
       <div className="card-head">
-        <h2 id={titleId}>{d.name}</h2>
+        <div className="title-block">
+          <h2 id={titleId}>{title}</h2>
+          {constitutionName && <span className="muted small">{d.name}</span>}
+        </div>
         <StatusBadge status={d.status} />
       </div>
       <dl className="facts inline">
@@ -135,7 +143,7 @@ function DeploymentCard({ deployment: d, now, priceHourly, onDestroy }: CardProp
         </div>
       </dl>
 
-      {(running || d.status === 'ERROR') && <Progress deployment={d} now={now} />}
+      {(running || d.status === 'ERROR') && <Progress deployment={d} title={title} now={now} />}
 
       {d.status === 'ERROR' && (
         <div role="alert" className="note error">
@@ -163,11 +171,11 @@ function DeploymentCard({ deployment: d, now, priceHourly, onDestroy }: CardProp
             </>
           )}
           {d.ip && (
-            <button type="button" className="button" aria-label={`Copy IP address of ${d.name}`} onClick={() => void act(() => window.dictumal.deployments.copyIp(d.id), `Copied ${d.ip}`)}>
+            <button type="button" className="button" aria-label={`Copy IP address of ${title}`} onClick={() => void act(() => window.dictumal.deployments.copyIp(d.id), `Copied ${d.ip}`)}>
               Copy IP
             </button>
           )}
-          <button type="button" className={d.status === 'ERROR' ? 'button danger' : 'button quiet danger-text'} onClick={onDestroy} aria-label={`Destroy ${d.name}`}>
+          <button type="button" className={d.status === 'ERROR' ? 'button danger' : 'button quiet danger-text'} onClick={onDestroy} aria-label={`Destroy ${title}`}>
             Destroy
           </button>
           <span className="action-note" role="status">
@@ -179,7 +187,7 @@ function DeploymentCard({ deployment: d, now, priceHourly, onDestroy }: CardProp
   )
 }
 
-function Progress({ deployment: d, now }: { deployment: Deployment; now: number }) {
+function Progress({ deployment: d, title, now }: { deployment: Deployment; title: string; now: number }) {
   const current = STAGES.indexOf(d.stage)
   const end = d.activeAt ?? (d.status === 'ERROR' ? d.updatedAt : null)
   const elapsed = (end ? Date.parse(end) : now) - Date.parse(d.createdAt)
@@ -195,7 +203,7 @@ function Progress({ deployment: d, now }: { deployment: Deployment; now: number 
       <div
         className={d.status === 'ERROR' ? 'bar failed' : 'bar'}
         role="progressbar"
-        aria-label={`Progress of ${d.name}`}
+        aria-label={`Progress of ${title}`}
         aria-valuemin={0}
         aria-valuemax={100}
         aria-valuenow={percent}

@@ -202,7 +202,9 @@ function DeploymentSettings({ view }: { view: SettingsData }) {
         )}
         <label className="choice">
           <input type="radio" name={ids.image} checked={image === 'default'} onChange={() => setImage('default')} />
-          Ubuntu 24.04 LTS (<code>ubuntu-24-04-x64</code>, recommended)
+          <span>
+            Ubuntu 24.04 LTS (<code>ubuntu-24-04-x64</code>, recommended)
+          </span>
         </label>
         <label className="choice">
           <input type="radio" name={ids.image} checked={image === 'latest'} onChange={() => setImage('latest')} />
@@ -245,7 +247,9 @@ function DeploymentSettings({ view }: { view: SettingsData }) {
                 checked={draft.sshKeys.includes(k.fingerprint) || draft.sshKeys.includes(String(k.id))}
                 onChange={(e) => toggleKey(k.fingerprint, e.target.checked)}
               />
-              {k.name} <span className="muted small num">{k.fingerprint}</span>
+              <span>
+                {k.name} <span className="muted small num">{k.fingerprint}</span>
+              </span>
             </label>
           ))
         )}

@@ -1,0 +1,447 @@
+// The built `dictumal` CLI end to end, as a user runs it: real child processes, the real keychain
+// (Secret Service), the fake DigitalOcean behind Prism's contract check, and fake droplets on loopback.
+import { randomBytes } from 'node:crypto'
+import { request } from 'node:https'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Deployment, DeploymentStage } from '../preload/contract'
+import { createConstitution, openStore } from '../main/core/store'
+import {
+  ensureCliBuilt,
+  readAllFiles,
+  records,
+  runCli,
+  secretToolClear,
+  secretToolLookup,
+  SPEC_FIELDS,
+  startCli,
+  transcript,
+  type CliResult,
+} from './cli-helpers'
+import { contractAvailable, releaseFromPrism, unexplainedViolations, viaPrism } from './contract/via-prism'
+import { startFakeCloud, type FakeCloud } from './fakes/droplet-farm'
+import type { FakeDropletOptions } from './fakes/fake-droplet'
+import { keyringTestMode, probeKeyring, uniqueTestService } from './keyring'
+
+const keyring = await probeKeyring()
+const mode = keyringTestMode(keyring)
+if (!keyring.usable && mode === 'skip') {
+  console.warn(`CLI keychain tests skipped: ${keyring.reason}`)
+}
+const prismAvailable = contractAvailable()
+
+const STAGE_ORDER: readonly DeploymentStage[] = [
+  'provisioning-droplet',
+  'waiting-for-ip',
+  'installing-packages',
+  'starting-guacamole',
+  'configuring-https',
+  'final-health-check',
+  'active',
+]
+
+// A realistic-looking token, so a leak anywhere would be the real thing.
+const TOKEN = `dop_v1_${randomBytes(32).toString('hex')}`
+const service = uniqueTestService()
+
+let cloud: FakeCloud
+let apiUrl: string
+let dataDir: string
+const scratch: string[] = []
+/** What the next fake droplet the farm boots should do; tests set it just before deploying. */
+let nextDroplet: Omit<FakeDropletOptions, 'ip' | 'userData'> = {}
+/** Every deployment's keychain entry, read while it existed, for the secrets grep. */
+const deploymentSecrets = new Map<string, { vncPassword: string; guacamoleKey: string; userPassword: string }>()
+
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  scratch.push(dir)
+  return dir
+}
+
+/** Only what the CLI needs: nothing like DIGITALOCEAN_API_TOKEN leaks in from the developer's shell. */
+function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const pick = ['PATH', 'HOME', 'DBUS_SESSION_BUS_ADDRESS', 'XDG_RUNTIME_DIR', 'TMPDIR', 'LANG']
+  const env: NodeJS.ProcessEnv = {}
+  for (const key of pick) if (process.env[key] !== undefined) env[key] = process.env[key]
+  return {
+    ...env,
+    DICTUMAL_DATA_DIR: dataDir,
+    DIGITALOCEAN_API_URL: apiUrl,
+    DICTUMAL_KEYCHAIN_SERVICE: service,
+    ...extra,
+  }
+}
+
+/** Debug logging on: the secrets grep then covers the logs too. */
+const debugEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => cliEnv({ DICTUMAL_LOG_LEVEL: 'debug', ...extra })
+
+function oneSentence(stderr: string): void {
+  const text = stderr.trim()
+  expect(text).not.toBe('')
+  // One readable sentence: a single line (a hint may follow on a second line), no stack trace.
+  expect(text.split('\n').length).toBeLessThanOrEqual(2)
+  expect(text).not.toMatch(/\n\s+at |Error:/)
+}
+
+function describeResult(r: CliResult): string {
+  return `exit ${r.code} (${r.signal ?? 'no signal'})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`
+}
+
+async function rememberSecrets(id: string): Promise<void> {
+  const raw = await secretToolLookup(service, `deployment:${id}`)
+  if (raw === null) {
+    const { execFileSync } = await import('node:child_process')
+    console.log(execFileSync('secret-tool', ['search', '--all', 'service', service], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }))
+  }
+  expect(raw, `keychain entry deployment:${id}`).not.toBeNull()
+  const parsed = JSON.parse(raw ?? '{}') as { vncPassword: string; guacamoleKey: string; userPassword: string }
+  expect(parsed.vncPassword).toHaveLength(8)
+  expect(parsed.guacamoleKey).toMatch(/^[0-9a-f]{32}$/i)
+  deploymentSecrets.set(id, parsed)
+}
+
+let loggedIn = false
+async function ensureLoggedIn(): Promise<void> {
+  if (loggedIn) return
+  const r = await runCli(['login', '--token-stdin'], { env: cliEnv(), input: `${TOKEN}\n` })
+  expect(r.code, describeResult(r)).toBe(0)
+  loggedIn = true
+}
+
+let constitutionAdded = false
+async function ensureConstitution(): Promise<void> {
+  if (constitutionAdded) return
+  const body = await tempDir('dictumal-body-')
+  await writeFile(join(body, 'notes.md'), '# Research notes\n\nBe kind. Write things down.\n')
+  const r = await runCli(['constitution', 'add', '--name', 'Research notes', '--body-file', join(body, 'notes.md')], { env: cliEnv() })
+  expect(r.code, describeResult(r)).toBe(0)
+  constitutionAdded = true
+}
+
+function postsToCreate(): number {
+  return cloud.digitalOcean.requests.filter((q) => q.method === 'POST' && q.path === '/v2/droplets').length
+}
+
+function dropletsTagged(id: string): number {
+  return [...cloud.digitalOcean.droplets.values()].filter((d) => d.tags.includes(`dictumal-${id}`)).length
+}
+
+function postToken(url: string): Promise<{ status: number; body: string }> {
+  const launch = new URL(url)
+  const data = launch.searchParams.get('data') ?? ''
+  const form = new URLSearchParams({ data }).toString()
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: launch.hostname,
+        port: 443,
+        method: 'POST',
+        path: '/guacamole/api/tokens',
+        rejectUnauthorized: false,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) },
+      },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (c: string) => (body += c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      },
+    )
+    req.on('error', reject)
+    req.end(form)
+  })
+}
+
+beforeAll(async () => {
+  await ensureCliBuilt()
+  dataDir = await tempDir('dictumal-cli-data-')
+  cloud = await startFakeCloud({
+    // Active at once but no IP for a second: the engine shows `waiting-for-ip` before the IP lands.
+    digitalOcean: { token: TOKEN, activeAfterMs: 0, ipAfterMs: 1000, dropletLimit: 30 },
+    farm: { dropletOptions: () => nextDroplet },
+  })
+  apiUrl = prismAvailable ? await viaPrism(cloud.digitalOcean) : cloud.digitalOcean.url
+}, 60_000)
+
+afterAll(async () => {
+  if (prismAvailable && cloud) await releaseFromPrism(cloud.digitalOcean).catch(() => undefined)
+  await cloud?.close()
+  if (keyring.usable) await secretToolClear(service)
+  await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })))
+})
+
+describe('dictumal CLI: usage, data file', () => {
+  it('exits 2 with one sentence for an unknown command, a missing --constitution and an unknown flag', async () => {
+    const unknown = await runCli(['frobnicate'], { env: cliEnv() })
+    expect(unknown.code, describeResult(unknown)).toBe(2)
+    expect(unknown.stderr).toContain('Unknown command "frobnicate"')
+    oneSentence(unknown.stderr)
+
+    const noConstitution = await runCli(['deploy', '--region', 'nyc3'], { env: cliEnv() })
+    expect(noConstitution.code, describeResult(noConstitution)).toBe(2)
+    expect(noConstitution.stderr).toContain('--constitution')
+    oneSentence(noConstitution.stderr)
+
+    const badFlag = await runCli(['list', '--colour'], { env: cliEnv() })
+    expect(badFlag.code, describeResult(badFlag)).toBe(2)
+    expect(badFlag.stderr).toContain('--colour')
+    oneSentence(badFlag.stderr)
+
+    const extra = await runCli(['status'], { env: cliEnv() })
+    expect(extra.code, describeResult(extra)).toBe(2)
+    expect(extra.stdout).toBe('')
+  })
+
+  it('keeps a corrupt data file aside, says so in one sentence, and still lists', async () => {
+    const dir = await tempDir('dictumal-cli-corrupt-')
+    const garbage = `{"schemaVersion": 1, "constitutions": [ this is not json ${randomBytes(4).toString('hex')}`
+    await writeFile(join(dir, 'dictumal.json'), garbage)
+    const r = await runCli(['list'], { env: cliEnv({ DICTUMAL_DATA_DIR: dir }) })
+    expect(r.code, describeResult(r)).toBe(0)
+    expect(r.stderr).toMatch(/kept aside at .*dictumal\.json\.corrupt-/)
+    oneSentence(r.stderr)
+    const kept = (await readdir(dir)).filter((f) => f.startsWith('dictumal.json.corrupt-'))
+    expect(kept).toHaveLength(1)
+    expect(await readFile(join(dir, kept[0] ?? ''), 'utf8')).toBe(garbage)
+    // The next run starts clean and has nothing to report.
+    const again = await runCli(['list'], { env: cliEnv({ DICTUMAL_DATA_DIR: dir }) })
+    expect(again.code).toBe(0)
+    expect(again.stderr).toBe('')
+  })
+
+  it('loses no write when the app and five CLI processes add constitutions at once', async () => {
+    const dir = await tempDir('dictumal-cli-concurrent-')
+    const store = await openStore(dir)
+    try {
+      const app = Promise.all(
+        Array.from({ length: 50 }, (_, i) => createConstitution(store, { name: `app ${i}`, body: `from the app, number ${i}` })),
+      )
+      const clis = Promise.all(
+        Array.from({ length: 5 }, async (_, p) => {
+          const results: CliResult[] = []
+          for (let i = 0; i < 3; i++) {
+            results.push(await runCli(['constitution', 'add', '--name', `cli ${p}-${i}`], { env: cliEnv({ DICTUMAL_DATA_DIR: dir }) }))
+          }
+          return results
+        }),
+      )
+      const [fromApp, fromCli] = await Promise.all([app, clis])
+      expect(fromApp.every((r) => r.ok)).toBe(true)
+      for (const r of fromCli.flat()) expect(r.code, describeResult(r)).toBe(0)
+
+      const listed = await runCli(['constitution', 'list', '--json'], { env: cliEnv({ DICTUMAL_DATA_DIR: dir }) })
+      expect(listed.code).toBe(0)
+      const names = listed.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { name: string }).name)
+      expect(names).toHaveLength(65)
+      expect(new Set(names).size).toBe(65)
+      for (let p = 0; p < 5; p++) for (let i = 0; i < 3; i++) expect(names).toContain(`cli ${p}-${i}`)
+      const onDisk = JSON.parse(await readFile(join(dir, 'dictumal.json'), 'utf8')) as { constitutions: unknown[] }
+      expect(onDisk.constitutions).toHaveLength(65)
+    } finally {
+      await store.close()
+    }
+  }, 60_000)
+})
+
+describe.runIf(mode === 'fail')('dictumal CLI keychain', () => {
+  it('needs a usable Secret Service in CI', () => {
+    throw new Error(`No usable keychain in CI: ${keyring.usable ? '' : keyring.reason}`)
+  })
+})
+
+describe.runIf(mode === 'run')('dictumal CLI with the real keychain', () => {
+  let active: Deployment
+  let resumed: Deployment
+  let broken: Deployment
+
+  it('login --token-stdin refuses a wrong token and stores the right one in the keychain', async () => {
+    const wrong = await runCli(['login', '--token-stdin'], { env: cliEnv(), input: 'dop_v1_not-the-right-token\n' })
+    expect(wrong.code, describeResult(wrong)).toBe(1)
+    oneSentence(wrong.stderr)
+    expect(wrong.stderr).not.toContain('not-the-right-token')
+    expect(await secretToolLookup(service, 'digitalocean-token')).toBeNull()
+
+    const right = await runCli(['login', '--token-stdin'], { env: cliEnv(), input: `${TOKEN}\n` })
+    expect(right.code, describeResult(right)).toBe(0)
+    expect(right.stdout).toContain('keychain')
+    expect(await secretToolLookup(service, 'digitalocean-token')).toBe(TOKEN)
+    loggedIn = true
+  })
+
+  it('constitution add --body-file, then constitution list --json', async () => {
+    await ensureConstitution()
+    const r = await runCli(['constitution', 'list', '--json'], { env: cliEnv() })
+    expect(r.code, describeResult(r)).toBe(0)
+    const listed = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; name: string; body: string })
+    expect(listed).toHaveLength(1)
+    expect(listed[0]).toMatchObject({ name: 'Research notes', body: '# Research notes\n\nBe kind. Write things down.\n' })
+    expect(listed[0]?.id).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('deploy --wait --json goes through the stages in order to ACTIVE; launch-url opens a session', async () => {
+    await ensureLoggedIn()
+    await ensureConstitution()
+    // The droplet boots only when the test says so: every stage is then seen, whatever the timing.
+    nextDroplet = { timeline: { paused: true } }
+    const cli = startCli(['deploy', '--constitution', 'Research notes', '--region', 'nyc3', '--size', 's-2vcpu-4gb', '--wait', '--json'], {
+      env: debugEnv(),
+      timeoutMs: 40_000,
+    })
+    const drive = new Map<DeploymentStage, string>([
+      ['installing-packages', 'start-guacamole'], // start-vnc done: VNC listens
+      ['starting-guacamole', 'configure-https'], // start-guacamole done: 8080 answers
+      ['configuring-https', 'done'], // configure-https done: Nginx serves 443
+    ])
+    cli.onLine((line) => {
+      const d = JSON.parse(line) as Deployment
+      const step = drive.get(d.stage)
+      if (step === undefined || d.dropletId === null) return
+      drive.delete(d.stage)
+      void cloud.farm.whenStarted(d.dropletId).then((droplet) => droplet.controls.goTo(step))
+    })
+    const result = await cli.done
+    expect(result.code, describeResult(result)).toBe(0)
+
+    const lines = records(result.stdout)
+    for (const d of lines) expect(Object.keys(d).sort()).toEqual([...SPEC_FIELDS].sort())
+    const [first] = lines
+    const last = lines.at(-1)
+    expect(first).toMatchObject({ status: 'PROVISIONING', stage: 'provisioning-droplet', percent: 22, region: 'nyc3', size: 's-2vcpu-4gb' })
+    expect(last).toMatchObject({ status: 'ACTIVE', stage: 'active', percent: 100, error: null })
+    expect(last?.ip).toMatch(/^127\./)
+    expect(last?.activeAt).not.toBeNull()
+    expect(last?.certFingerprint).toMatch(/^sha256\/[A-Za-z0-9+/]{43}=$/)
+    expect(new Set(lines.map((d) => d.id)).size).toBe(1)
+
+    for (let i = 1; i < lines.length; i++) {
+      expect(lines[i]!.percent).toBeGreaterThanOrEqual(lines[i - 1]!.percent)
+      expect(STAGE_ORDER.indexOf(lines[i]!.stage)).toBeGreaterThanOrEqual(STAGE_ORDER.indexOf(lines[i - 1]!.stage))
+    }
+    const stages = [...new Set(lines.map((d) => d.stage))]
+    // `final-health-check` exists only between two halves of one engine round (443 up, token not yet
+    // tried), so it is never written: see the report. Every other stage must show.
+    expect(stages.filter((s) => s !== 'final-health-check')).toEqual([
+      'provisioning-droplet',
+      'waiting-for-ip',
+      'installing-packages',
+      'starting-guacamole',
+      'configuring-https',
+      'active',
+    ])
+    expect(lines.map((d) => d.status)).toEqual(expect.arrayContaining(['PROVISIONING', 'CONFIGURING', 'ACTIVE']))
+    active = last!
+    await rememberSecrets(active.id)
+
+    const droplet = await cloud.farm.whenStarted(active.dropletId!)
+    const sessionsBefore = droplet.record.sessionsCreated.length
+    const url = await runCli(['launch-url', active.id.slice(0, 8)], { env: cliEnv() })
+    expect(url.code, describeResult(url)).toBe(0)
+    const launch = url.stdout.trim()
+    expect(launch).toMatch(new RegExp(`^https://${active.ip!.replace(/\./g, '\\.')}/guacamole/\\?data=[^&\\s]+$`))
+    const reply = await postToken(launch)
+    expect(reply.status).toBe(200)
+    expect(JSON.parse(reply.body)).toMatchObject({ username: expect.any(String), authToken: expect.any(String) })
+    expect(droplet.record.sessionsCreated.length).toBe(sessionsBefore + 1)
+  }, 60_000)
+
+  it('a SIGKILLed deploy is resumed by status --watch: one POST, one droplet, ACTIVE', async () => {
+    await ensureLoggedIn()
+    await ensureConstitution()
+    nextDroplet = { timeline: { stepMs: 400 } }
+    const postsBefore = postsToCreate()
+    const cli = startCli(['deploy', '--constitution', 'Research notes', '--wait', '--json'], { env: debugEnv() })
+    const line = await cli.waitForLine((l) => (JSON.parse(l) as Deployment).status === 'CONFIGURING', 30_000)
+    cli.child.kill('SIGKILL')
+    const killed = await cli.done
+    expect(killed.signal).toBe('SIGKILL')
+    const id = (JSON.parse(line) as Deployment).id
+    await rememberSecrets(id)
+
+    const watch = await runCli(['status', id.slice(0, 10), '--watch', '--json'], { env: debugEnv(), timeoutMs: 45_000 })
+    expect(watch.code, describeResult(watch)).toBe(0)
+    const lines = records(watch.stdout)
+    expect(lines[0]?.status).toBe('CONFIGURING')
+    expect(lines.at(-1)).toMatchObject({ id, status: 'ACTIVE', percent: 100 })
+    for (let i = 1; i < lines.length; i++) expect(lines[i]!.percent).toBeGreaterThanOrEqual(lines[i - 1]!.percent)
+
+    expect(postsToCreate() - postsBefore).toBe(1)
+    expect(dropletsTagged(id)).toBe(1)
+    resumed = lines.at(-1)!
+  }, 60_000)
+
+  it('a droplet whose setup step fails makes deploy --wait exit 1 within seconds, naming the step', async () => {
+    await ensureLoggedIn()
+    await ensureConstitution()
+    nextDroplet = { timeline: { stepMs: 60 }, faults: { failStep: { step: 'pull-images', exitCode: 100 } } }
+    const started = Date.now()
+    const r = await runCli(['deploy', '--constitution', 'Research notes', '--wait', '--json'], { env: debugEnv(), timeoutMs: 30_000 })
+    const elapsed = Date.now() - started
+    expect(r.code, describeResult(r)).toBe(1)
+    // The IP alone takes ~2 s (DigitalOcean look-ups back off); the failure itself must be seen at once.
+    expect(elapsed).toBeLessThan(10_000)
+    const last = records(r.stdout).at(-1)
+    expect(last?.status).toBe('ERROR')
+    expect(last?.error).toContain('pull-images')
+    expect(last?.error).toContain('/var/log/dictumal-init.log')
+    broken = last!
+    await rememberSecrets(broken.id)
+  }, 30_000)
+
+  it('destroy needs --yes without a terminal (exit 2), and removes droplet and secrets from ACTIVE and from ERROR', async () => {
+    expect(active, 'the deploy test ran').toBeDefined()
+    expect(broken, 'the failing-droplet test ran').toBeDefined()
+
+    const refused = await runCli(['destroy', active.id.slice(0, 8)], { env: cliEnv() })
+    expect(refused.code, describeResult(refused)).toBe(2)
+    expect(refused.stderr).toContain('--yes')
+    expect(cloud.digitalOcean.droplets.has(active.dropletId!)).toBe(true)
+
+    for (const d of [active, broken]) {
+      const r = await runCli(['destroy', d.id.slice(0, 8), '--yes'], { env: debugEnv() })
+      expect(r.code, describeResult(r)).toBe(0)
+      expect(cloud.digitalOcean.droplets.has(d.dropletId!)).toBe(false)
+      expect(await secretToolLookup(service, `deployment:${d.id}`)).toBeNull()
+    }
+    const listed = await runCli(['list', '--json'], { env: cliEnv() })
+    expect(listed.code).toBe(0)
+    const byId = new Map(records(listed.stdout).map((d) => [d.id, d]))
+    for (const d of [active, broken]) {
+      expect(byId.get(d.id)).toMatchObject({ status: 'DESTROYED' })
+      expect(byId.get(d.id)?.destroyedAt).not.toBeNull()
+    }
+    if (resumed) {
+      const r = await runCli(['destroy', resumed.id, '--yes'], { env: cliEnv() })
+      expect(r.code, describeResult(r)).toBe(0)
+      expect(dropletsTagged(resumed.id)).toBe(0)
+    }
+  }, 60_000)
+
+  it('no secret appears in any CLI output or any file in the data folder', async () => {
+    expect(deploymentSecrets.size).toBeGreaterThanOrEqual(3)
+    const haystacks = [...transcript.map((text, i) => ({ path: `cli output #${i}`, text })), ...(await readAllFiles(dataDir))]
+    expect(haystacks.some((h) => h.path.endsWith('dictumal.json'))).toBe(true)
+    const needles: Array<{ what: string; value: string }> = [{ what: 'DigitalOcean token', value: TOKEN }]
+    for (const [id, s] of deploymentSecrets) {
+      needles.push({ what: `VNC password of ${id}`, value: s.vncPassword })
+      needles.push({ what: `Guacamole key of ${id}`, value: s.guacamoleKey })
+      needles.push({ what: `user password of ${id}`, value: s.userPassword })
+    }
+    const hits: string[] = []
+    for (const h of haystacks) for (const n of needles) if (h.text.includes(n.value)) hits.push(`${n.what} in ${h.path}`)
+    expect(hits).toEqual([])
+  })
+
+  it.runIf(prismAvailable)('every DigitalOcean call the CLI made passed the OpenAPI contract (Prism)', async () => {
+    expect(cloud.digitalOcean.requests.length).toBeGreaterThan(5)
+    expect(await unexplainedViolations(cloud.digitalOcean)).toEqual([])
+  })
+})
