@@ -82,5 +82,9 @@ for (const colorScheme of ['light', 'dark'] as const) {
 
     expect(screens).toEqual(Object.fromEntries(Object.keys(screens).map((k) => [k, []])))
     expect(app.host.errors).toEqual([])
+
+    // The control: an unlabelled button is a critical finding, so the check above can fail.
+    await page.evaluate(() => document.querySelector('main')?.append(document.createElement('button')))
+    expect((await seriousViolations(page)).join('\n')).toContain('button-name')
   })
 }

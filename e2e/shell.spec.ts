@@ -1,20 +1,19 @@
-// The app shell in real Chromium, wired to real core handlers through the browser host.
+// The app shell in real Chromium, wired to the real core (app services over a fake DigitalOcean).
 import { expect, test } from '@playwright/test'
-import { createHandlers } from '../main/core/api'
-import { startBrowserHost, type BrowserHost } from './host/browser-host'
 import { artifactPath } from './artifacts'
+import { startUiApp, type UiApp } from './ui-harness'
 
-const info = { name: 'Dictumal', version: '0.1.0', platform: 'linux', dataDir: '/tmp/dictumal-e2e' }
-let host: BrowserHost
+let app: UiApp | undefined
 
 test.afterEach(async () => {
-  await host?.close()
+  await app?.close()
+  app = undefined
 })
 
 for (const colorScheme of ['light', 'dark'] as const) {
   test(`the shell opens with navigation and an empty state (${colorScheme})`, async () => {
-    host = await startBrowserHost({ handlers: createHandlers({ info }), colorScheme })
-    const { page } = host
+    app = await startUiApp({ colorScheme })
+    const { page } = app
     await expect(page.getByRole('heading', { name: 'Deployments', level: 1 })).toBeVisible()
     await expect(page.getByText('No deployments yet')).toBeVisible()
     // The version comes from main through window.dictumal, not from the page itself.
@@ -28,13 +27,13 @@ for (const colorScheme of ['light', 'dark'] as const) {
     await expect(nav.getByRole('button', { name: 'Constitutions' })).toHaveAttribute('aria-current', 'page')
     await nav.getByRole('button', { name: 'Deployments' }).click()
     await page.screenshot({ path: artifactPath(`shell-${colorScheme}.png`) })
-    expect(host.errors).toEqual([])
+    expect(app.host.errors).toEqual([])
   })
 }
 
 test('the page has window.dictumal but no Node or Electron', async () => {
-  host = await startBrowserHost({ handlers: createHandlers({ info }) })
-  const exposed = await host.page.evaluate(() => ({
+  app = await startUiApp()
+  const exposed = await app.page.evaluate(() => ({
     api: typeof (window as unknown as { dictumal?: unknown }).dictumal,
     require: typeof (window as unknown as { require?: unknown }).require,
     process: typeof (window as unknown as { process?: unknown }).process,

@@ -18,7 +18,9 @@ export function Welcome() {
             <p className="note-title">
               {auth.keychain.message ?? 'The system keychain is not available, so Dictumal cannot store a token.'}
             </p>
-            <p>You can still set DIGITALOCEAN_API_TOKEN in the environment before starting Dictumal.</p>
+            {!auth.keychain.message?.includes('DIGITALOCEAN_API_TOKEN') && (
+              <p>You can still set DIGITALOCEAN_API_TOKEN in the environment before starting Dictumal.</p>
+            )}
           </div>
         )}
         {auth?.problem && (
