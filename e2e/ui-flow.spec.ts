@@ -1,18 +1,11 @@
 // The issue #6 flows in real Chromium against the real core: token → constitution → deploy → every
 // stage to ACTIVE → open → destroy; a failing droplet; settings changing the image.
 import { expect, test } from '@playwright/test'
+import { DEPLOYMENT_STAGES } from '../preload/contract'
 import { artifactPath } from './artifacts'
 import { progressSeen, recordProgress, startUiApp, type UiApp } from './ui-harness'
 
-const STAGE_ORDER = [
-  'provisioning-droplet',
-  'waiting-for-ip',
-  'installing-packages',
-  'starting-guacamole',
-  'configuring-https',
-  'final-health-check',
-  'active',
-]
+const STAGE_ORDER: readonly string[] = DEPLOYMENT_STAGES
 
 let app: UiApp | undefined
 

@@ -1,18 +1,23 @@
 // The one contract between Dictumal's processes: the domain types every side shares, the invoke
-// channels (renderer asks, main answers) and the pushed events (main tells). Types only: no runtime.
+// channels (renderer asks, main answers) and the pushed events (main tells). Types, plus the two
+// lists every side orders by (statuses and stages); nothing else runs here.
 
 // ---------- Domain ----------
 
-export type DeploymentStatus = 'PROVISIONING' | 'CONFIGURING' | 'ACTIVE' | 'ERROR' | 'DESTROYED'
+export const DEPLOYMENT_STATUSES = ['PROVISIONING', 'CONFIGURING', 'ACTIVE', 'ERROR', 'DESTROYED'] as const
+export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number]
 
-export type DeploymentStage =
-  | 'provisioning-droplet'
-  | 'waiting-for-ip'
-  | 'installing-packages'
-  | 'starting-guacamole'
-  | 'configuring-https'
-  | 'final-health-check'
-  | 'active'
+/** The lifecycle's stages in order (SPEC §2). */
+export const DEPLOYMENT_STAGES = [
+  'provisioning-droplet',
+  'waiting-for-ip',
+  'installing-packages',
+  'starting-guacamole',
+  'configuring-https',
+  'final-health-check',
+  'active',
+] as const
+export type DeploymentStage = (typeof DEPLOYMENT_STAGES)[number]
 
 export interface ReadinessChecks {
   vnc5901: boolean

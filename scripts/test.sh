@@ -14,6 +14,8 @@ step "security gate (electronegativity)"
 node scripts/security-gate.mjs
 step "build"
 npx electron-vite build --logLevel warn
+step "renderer budget"
+node scripts/renderer-budget.mjs
 step "unit and integration tests (vitest)"
 npx vitest run
 step "end-to-end tests (playwright)"

@@ -132,7 +132,7 @@ export async function secretToolLookup(service: string, account: string): Promis
     // secret-tool exits 1 with nothing on stderr when nothing matches; anything else is a real failure.
     const stderr = (error as { stderr?: string }).stderr ?? ''
     if (stderr.trim() === '') return null
-    throw new Error(`secret-tool lookup failed: ${stderr.trim()}`)
+    throw new Error(`secret-tool lookup failed: ${stderr.trim()}`, { cause: error })
   }
 }
 

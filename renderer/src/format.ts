@@ -1,20 +1,12 @@
 // Pure presentation helpers: stage names, hints from the MVP troubleshooting playbook, money and time.
 // Kept free of React so e2e/ui-format.spec.ts can test them directly.
-import type { Deployment, DeploymentStage, DeploymentStatus, ReadinessChecks } from '../../preload/contract'
+import { DEPLOYMENT_STAGES, type Deployment, type DeploymentStage, type DeploymentStatus, type ReadinessChecks } from '../../preload/contract'
 
 export function assertNever(value: never): never {
   throw new Error(`Unexpected value: ${String(value)}`)
 }
 
-export const STAGES: readonly DeploymentStage[] = [
-  'provisioning-droplet',
-  'waiting-for-ip',
-  'installing-packages',
-  'starting-guacamole',
-  'configuring-https',
-  'final-health-check',
-  'active',
-]
+export const STAGES: readonly DeploymentStage[] = DEPLOYMENT_STAGES
 
 export function stageLabel(stage: DeploymentStage): string {
   switch (stage) {

@@ -1,16 +1,8 @@
 // The lifecycle's arithmetic (SPEC §2): which stage a set of observations means, and how a record
 // moves forward. Pure, so every rule is tested without a network; percent never goes backwards.
-import type { Deployment, DeploymentStage, DeploymentStatus, ReadinessChecks } from '../../../preload/contract'
+import { DEPLOYMENT_STAGES, type Deployment, type DeploymentStage, type DeploymentStatus, type ReadinessChecks } from '../../../preload/contract'
 
-export const STAGES: readonly DeploymentStage[] = [
-  'provisioning-droplet',
-  'waiting-for-ip',
-  'installing-packages',
-  'starting-guacamole',
-  'configuring-https',
-  'final-health-check',
-  'active',
-]
+export const STAGES: readonly DeploymentStage[] = DEPLOYMENT_STAGES
 
 export const STAGE_PERCENT: Readonly<Record<DeploymentStage, number>> = {
   'provisioning-droplet': 22,

@@ -1,20 +1,11 @@
 // The shape of dictumal.json (schemaVersion 1) and its validation: whatever is on disk is `unknown`
 // until it passes here, because the user, the CLI or a newer app version may have written it.
 import { z } from 'zod'
-import type { Constitution, Deployment } from '../../../preload/contract'
+import { DEPLOYMENT_STAGES, DEPLOYMENT_STATUSES, type Constitution, type Deployment, type Settings } from '../../../preload/contract'
 
 export const SCHEMA_VERSION = 1
 
-export interface Settings {
-  defaultRegion: string
-  defaultSize: string
-  /** Explicit image slug; null means "use the default or discover one". */
-  imageSlug: string | null
-  useLatestUbuntu: boolean
-  sshKeys: string[]
-  /** Preferred launch host; empty means "use the droplet's IP". */
-  gatewayHost: string
-}
+export type { Settings }
 
 export interface StoreData {
   schemaVersion: typeof SCHEMA_VERSION
@@ -52,16 +43,8 @@ const deploymentSchema = z.object({
   image: z.string(),
   dropletId: z.number().int().nullable(),
   ip: z.string().nullable(),
-  status: z.enum(['PROVISIONING', 'CONFIGURING', 'ACTIVE', 'ERROR', 'DESTROYED']),
-  stage: z.enum([
-    'provisioning-droplet',
-    'waiting-for-ip',
-    'installing-packages',
-    'starting-guacamole',
-    'configuring-https',
-    'final-health-check',
-    'active',
-  ]),
+  status: z.enum(DEPLOYMENT_STATUSES),
+  stage: z.enum(DEPLOYMENT_STAGES),
   percent: z.number().min(0).max(100),
   checks: z.object({
     vnc5901: z.boolean(),

@@ -92,7 +92,7 @@ export function DeployDialog({ target }: { target: string }) {
   const ready = Boolean(value && constitutionId && region && size)
   return (
     <Dialog
-      title={constitution ? `Deploy “${constitution.name}”` : 'New deployment'}
+      title={target && constitution ? `Deploy “${constitution.name}”` : 'New deployment'}
       description="Creates a droplet on your DigitalOcean account. It is billed by the hour until you destroy it."
       onClose={close}
       busy={busy}
