@@ -253,8 +253,7 @@ async function follow(s: AppServices, id: string, json: boolean, io: CliIo): Pro
   const settled = outcome(current)
   if (settled !== null) return settled
   return new Promise<number>((resolve) => {
-    const off = s.store.onChange((data) => {
-      const d = data.deployments.find((x) => x.id === id)
+    const consider = (d: Deployment | undefined): void => {
       if (!d) return
       print(d)
       const code = outcome(d)
@@ -262,7 +261,10 @@ async function follow(s: AppServices, id: string, json: boolean, io: CliIo): Pro
         off()
         resolve(code)
       }
-    })
+    }
+    const off = s.store.onChange((data) => consider(data.deployments.find((x) => x.id === id)))
+    // Another process may have finished it between the first read and the subscription.
+    consider(s.store.read().deployments.find((x) => x.id === id))
     s.engine.start()
   })
 }

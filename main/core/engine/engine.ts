@@ -522,7 +522,17 @@ export class Engine {
         return failed(current, stepFailedMessage(result.failedStep), this.nowIso())
       }
       observation = { ...observation, checks: result.checks }
-      if (result.checks.guacHttps443) observation.tokenAccepted = await this.tokenAccepted(current)
+      if (result.checks.guacHttps443) {
+        // Show final-health-check (92 %) while the token check runs, so no stage is skipped.
+        const checking = advance(current, observation, this.nowIso())
+        if (checking !== current && checking.stage === 'final-health-check') {
+          await this.store.update((draft) => {
+            draft.deployments = draft.deployments.map((d) => (d.id === checking.id ? mergeProgress(d, checking) : d))
+          })
+          current = checking
+        }
+        observation.tokenAccepted = await this.tokenAccepted(current)
+      }
     }
 
     let next = advance(current, observation, this.nowIso())
