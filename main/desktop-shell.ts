@@ -18,6 +18,9 @@ export interface DesktopShellOptions {
 export function createDesktopShell(options: DesktopShellOptions): ShellPort & { closeAll(): void } {
   let embedded: { handle: DesktopHandle; deployment: Deployment; launchUrl: () => Promise<string> } | null = null
   const windows = new Set<DesktopHandle>()
+  // Opens run one at a time, so a double click (or tray + window) cannot leave a view behind.
+  let queue: Promise<unknown> = Promise.resolve()
+  let resizeHooked: BrowserWindow | null = null
 
   const layout = (): void => {
     const win = options.mainWindow()
@@ -33,7 +36,13 @@ export function createDesktopShell(options: DesktopShellOptions): ShellPort & { 
     options.onStateChange({ deploymentId: null })
   }
 
-  const open = async (deployment: Deployment, mode: DesktopMode, launchUrl: () => Promise<string>): Promise<void> => {
+  const open = (deployment: Deployment, mode: DesktopMode, launchUrl: () => Promise<string>): Promise<void> => {
+    const next = queue.then(() => openNow(deployment, mode, launchUrl))
+    queue = next.catch(() => {})
+    return next
+  }
+
+  const openNow = async (deployment: Deployment, mode: DesktopMode, launchUrl: () => Promise<string>): Promise<void> => {
     if (deployment.ip === null) throw new AppError('no-ip', `"${deployment.name}" has no IP address yet.`)
     const win = options.mainWindow()
     const target = { id: deployment.id, ip: deployment.ip, port: 443 as const, fingerprint: deployment.certFingerprint }
@@ -44,7 +53,7 @@ export function createDesktopShell(options: DesktopShellOptions): ShellPort & { 
       return
     }
     if (!win || win.isDestroyed()) throw new AppError('no-window', 'The Dictumal window is closed; open it from the tray first.')
-    if (embedded) closeEmbedded()
+    const previous = embedded
     const handle = await openDesktop({
       parent: win,
       mode,
@@ -59,8 +68,16 @@ export function createDesktopShell(options: DesktopShellOptions): ShellPort & { 
         }
       },
     })
+    // The old desktop goes only once the new one has loaded.
+    if (previous) {
+      embedded = null
+      previous.handle.close()
+    }
     embedded = { handle, deployment, launchUrl }
-    win.on('resize', layout)
+    if (resizeHooked !== win) {
+      win.on('resize', layout)
+      resizeHooked = win
+    }
     layout()
     options.onStateChange({ deploymentId: deployment.id })
   }

@@ -4,6 +4,7 @@
 import { BrowserWindow, session, WebContentsView } from 'electron'
 import type { Rectangle, Session, WebContents } from 'electron'
 import { log } from './core/log'
+import { AppError } from './core/user-error'
 import {
   describeLoadFailure,
   desktopWebPreferences,
@@ -138,16 +139,17 @@ async function loadLaunchUrl(contents: WebContents, launchUrl: () => Promise<str
   const url = await launchUrl()
   // A gateway host other than the pinned IP would be refused by the session anyway; say why here.
   if (!isAllowedNavigation(url, pin, { isMainFrame: true })) {
-    throw new Error('The launch address is not the pinned https address of this deployment.')
+    throw new AppError('desktop-not-pinned', 'The launch address is not the pinned https address of this deployment.')
   }
   try {
     await contents.loadURL(url)
   } catch (error: unknown) {
     // Electron's message quotes the URL (and so the token): keep only the error code, and do not
     // attach the original as `cause`, where a logger would find it.
-    const code = error instanceof Error ? /ERR_[A-Z_]+(?: \(-?\d+\))?/.exec(error.message)?.[0] : undefined
-    // eslint-disable-next-line preserve-caught-error
-    throw new Error(`The desktop did not load${code ? ` (${code})` : ''}.`)
+    const match = error instanceof Error ? /(ERR_[A-Z_]+)(?: \((-?\d+)\))?/.exec(error.message) : null
+    const errno = match?.[2] === undefined ? Number.NaN : Number(match[2])
+    const sentence = Number.isFinite(errno) ? describeLoadFailure(errno) : `The desktop did not load${match?.[1] ? ` (${match[1]})` : ''}.`
+    throw new AppError('desktop-load-failed', sentence)
   }
 }
 

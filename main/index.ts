@@ -4,11 +4,12 @@
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { app, BrowserWindow } from 'electron'
+import { app, BrowserWindow, dialog, Menu } from 'electron'
 import { createHandlers, subscribeEvents } from './core/api'
 import { createAppServices, type AppServices } from './core/app-services'
 import { resolveDataDir } from './core/data-dir'
 import { log, setLogSink } from './core/log'
+import { toUserError } from './core/user-error'
 import { createDesktopShell } from './desktop-shell'
 import { registerHandlers, send } from './ipc'
 import { setupNotifications } from './notifications'
@@ -16,6 +17,7 @@ import { createTray } from './tray'
 import { createMainWindow, denyAllPermissions, registerAppScheme, rendererDirectory, serveRenderer } from './window'
 
 let mainWindow: BrowserWindow | null = null
+let ready: Promise<void> = new Promise(() => {})
 let services: AppServices | null = null
 let quitting = false
 const cleanups: Array<() => void> = []
@@ -48,7 +50,20 @@ function showMainWindow(): BrowserWindow {
   return mainWindow
 }
 
+/** A small menu instead of Electron's default (which offers Reload and DevTools in release builds). */
+function setupMenu(): void {
+  const template: Electron.MenuItemConstructorOptions[] = [
+    ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
+    { role: 'fileMenu' },
+    { role: 'editMenu' },
+    { label: 'View', submenu: [{ role: 'togglefullscreen' }, ...(app.isPackaged ? [] : [{ role: 'toggleDevTools' as const }])] },
+    { role: 'windowMenu' },
+  ]
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template))
+}
+
 async function onReady(): Promise<void> {
+  setupMenu()
   const dataDir = resolveDataDir({ env: process.env, platform: process.platform, homedir: homedir(), appDataDir: app.getPath('appData') })
   setupLogging(dataDir)
   denyAllPermissions()
@@ -114,8 +129,9 @@ if (!app.requestSingleInstanceLock()) {
   app.quit()
 } else {
   registerAppScheme()
-  app.on('second-instance', () => void showMainWindow())
-  app.on('activate', () => void showMainWindow())
+  // The window waits for the services, so its first requests always find their handlers.
+  app.on('second-instance', () => void ready.then(showMainWindow))
+  app.on('activate', () => void ready.then(showMainWindow))
   // The tray keeps Dictumal alive with no window; Quit in the tray ends it.
   app.on('window-all-closed', () => {})
   app.on('web-contents-created', (_event, contents) => {
@@ -127,11 +143,10 @@ if (!app.requestSingleInstanceLock()) {
     event.preventDefault()
     void shutdown().finally(() => app.quit())
   })
-  app
-    .whenReady()
-    .then(onReady)
-    .catch((error: unknown) => {
-      log.error('app', 'failed to start', error)
-      app.exit(1)
-    })
+  ready = app.whenReady().then(onReady)
+  ready.catch((error: unknown) => {
+    log.error('app', 'failed to start', error)
+    dialog.showErrorBox('Dictumal could not start', toUserError(error).message)
+    app.exit(1)
+  })
 }

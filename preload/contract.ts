@@ -70,6 +70,8 @@ export interface AppInfo {
   version: string
   platform: string
   dataDir: string
+  /** Something the user must be told once, e.g. that an unreadable data file was kept aside. */
+  notice: string | null
 }
 
 export interface Settings {

@@ -9,10 +9,10 @@ import type { Deployment } from '../../preload/contract'
 import { createAppServices, type AppServices } from '../core/app-services'
 import { resolveDataDir } from '../core/data-dir'
 import { resolveTokenSource } from '../core/digitalocean'
-import { setLogSink } from '../core/log'
+import { log, setLogSink } from '../core/log'
 import { KeytarSecrets, type Secrets } from '../core/secrets'
 import { createConstitution, findConstitution } from '../core/store'
-import { AppError, toUserError } from '../core/user-error'
+import { AppError, isExpected, toUserError } from '../core/user-error'
 
 export interface CliIo {
   stdout(text: string): void
@@ -171,6 +171,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           io.stdout(flags.json ? `${JSON.stringify(f)}\n` : `${f.kind.padEnd(20)} ${f.name}  ${f.deploymentId?.slice(0, 8) ?? '-'}  droplet ${f.dropletId ?? '-'}\n`)
         }
         if (!flags.json && findings.length === 0) io.stdout('Everything matches: no deployment in progress, nothing deleted elsewhere, no unmanaged droplets.\n')
+        // Like the app, reconcile keeps driving what it resumed until each one settles.
+        await settleAll(s, flags.json === true, io)
         return 0
       }
       case 'doctor':
@@ -185,6 +187,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 2
     }
     const problem = toUserError(error)
+    if (!isExpected(error)) {
+      log.error('cli', `${command ?? ''} failed unexpectedly`, error)
+      problem.hint = problem.hint ?? 'Run the command again with DICTUMAL_LOG_LEVEL=debug to see the details.'
+    }
     io.stderr(`${problem.message}\n${problem.hint ? `${problem.hint}\n` : ''}`)
     return 1
   } finally {
@@ -265,6 +271,31 @@ async function follow(s: AppServices, id: string, json: boolean, io: CliIo): Pro
     const off = s.store.onChange((data) => consider(data.deployments.find((x) => x.id === id)))
     // Another process may have finished it between the first read and the subscription.
     consider(s.store.read().deployments.find((x) => x.id === id))
+    s.engine.start()
+  })
+}
+
+/** Runs the engine until no deployment is in progress, printing each settled one (humans only). */
+async function settleAll(s: AppServices, json: boolean, io: CliIo): Promise<void> {
+  const inProgress = (): Deployment[] => s.store.read().deployments.filter((d) => d.status === 'PROVISIONING' || d.status === 'CONFIGURING')
+  const waiting = new Set(inProgress().map((d) => d.id))
+  if (waiting.size === 0) return
+  if (!json) io.stdout(`Watching ${waiting.size} deployment(s) in progress until they settle…\n`)
+  await new Promise<void>((resolve) => {
+    const check = (): void => {
+      for (const d of s.store.read().deployments) {
+        if (waiting.has(d.id) && d.status !== 'PROVISIONING' && d.status !== 'CONFIGURING') {
+          waiting.delete(d.id)
+          if (!json) io.stdout(`${humanLine(d)}\n`)
+        }
+      }
+      if (waiting.size === 0) {
+        off()
+        resolve()
+      }
+    }
+    const off = s.store.onChange(check)
+    check()
     s.engine.start()
   })
 }

@@ -114,11 +114,13 @@ export function createHandlers(s: AppServices): Handlers {
     'constitutions:save': async (...raw) => {
       const [input] = args('constitutions:save', schemas.constitution, raw)
       const fields = { name: input.name, body: input.body }
-      return input.id === undefined ? createConstitution(s.store, fields) : updateConstitution(s.store, input.id, fields)
+      return attempt('constitutions:save', () =>
+        unwrap(input.id === undefined ? createConstitution(s.store, fields) : updateConstitution(s.store, input.id, fields)),
+      )
     },
     'constitutions:delete': async (...raw) => {
       const [constitutionId] = args('constitutions:delete', schemas.id, raw)
-      return deleteConstitution(s.store, constitutionId)
+      return attempt('constitutions:delete', () => unwrap(deleteConstitution(s.store, constitutionId)))
     },
     'catalog:get': async (...raw) => {
       args('catalog:get', none, raw)

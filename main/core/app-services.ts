@@ -19,6 +19,7 @@ import {
   resolveTokenSource,
   tokenProvider,
   DEFAULT_IMAGE_SLUG,
+  RateBudget,
   type Env,
 } from './digitalocean'
 import { Engine, type EngineOptions } from './engine/engine'
@@ -37,7 +38,7 @@ export interface ShellPort {
 export interface AppServicesOptions {
   dataDir: string
   env: Env
-  info: AppInfo
+  info: Omit<AppInfo, 'notice'>
   secrets?: Secrets
   shell?: ShellPort
   /** Extra engine settings (tests: faster loops, an injected clock). */
@@ -47,7 +48,7 @@ export interface AppServicesOptions {
 }
 
 export interface AppServices {
-  info: AppInfo
+  readonly info: AppInfo
   env: Env
   store: Store
   secrets: Secrets
@@ -71,13 +72,32 @@ const ACCOUNT_TTL_MS = 60_000
 export async function createAppServices(options: AppServicesOptions): Promise<AppServices> {
   const { env } = options
   const store = await openStore(options.dataDir)
-  if (store.recovered) log.warn('store', store.recovered.userMessage)
+  const notices: string[] = []
+  if (store.recovered) {
+    log.warn('store', store.recovered.userMessage)
+    notices.push(store.recovered.userMessage)
+  }
+  store.onCorrupt((error) => {
+    log.warn('store', error.userMessage)
+    notices.push(error.userMessage)
+  })
   const secrets = options.secrets ?? new KeytarSecrets()
   const readKeychainToken = async (): Promise<string | null> => secrets.getToken()
+  const budget = new RateBudget()
   const client = new DigitalOceanClient({
     baseUrl: resolveApiUrl(env),
     token: tokenProvider({ env, readKeychainToken }),
+    budget,
     ...(options.client ?? {}),
+  })
+  // The watch loop asks again a moment later anyway, so its look-ups give up fast instead of waiting.
+  const watchClient = new DigitalOceanClient({
+    baseUrl: resolveApiUrl(env),
+    token: tokenProvider({ env, readKeychainToken }),
+    budget,
+    timeoutMs: 5000,
+    maxRetries: 0,
+    maxWaitMs: 5000,
   })
 
   const settings = (): Settings => {
@@ -101,6 +121,7 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
     store,
     secrets,
     cloud: client,
+    watchCloud: watchClient,
     imageSlug: async () => (await resolveImage()).slug,
     sshKeys: () => sshKeys(env, settings()),
     gatewayHost: () => gatewayHost(env, settings()),
@@ -181,7 +202,9 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
   }
 
   return {
-    info: options.info,
+    get info(): AppInfo {
+      return { ...options.info, notice: notices.length > 0 ? notices.join(' ') : null }
+    },
     env,
     store,
     secrets,

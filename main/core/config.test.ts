@@ -11,6 +11,7 @@ describe('configuration precedence (env > setting > default)', () => {
     [{}, { ...base, useLatestUbuntu: true }, { kind: 'latest-ubuntu', source: 'setting' }],
     [{ DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE: 'Yes' }, { ...base, imageSlug: 'debian-12-x64' }, { kind: 'latest-ubuntu', source: 'env' }],
     [{ DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE: 'off' }, base, { kind: 'slug', slug: 'ubuntu-24-04-x64', source: 'default' }],
+    [{ DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE: 'false' }, { ...base, useLatestUbuntu: true }, { kind: 'slug', slug: 'ubuntu-24-04-x64', source: 'default' }],
     [{ DIGITALOCEAN_IMAGE_SLUG: ' ubuntu-22-04-x64 ', DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE: '1' }, { ...base, useLatestUbuntu: true }, { kind: 'slug', slug: 'ubuntu-22-04-x64', source: 'env' }],
   ])('image for env %j', (env, settings, expected) => {
     expect(imageChoice(env, settings)).toEqual(expected)
@@ -23,6 +24,7 @@ describe('configuration precedence (env > setting > default)', () => {
     expect(gatewayHost({ DICTUMAL_STREAM_GATEWAY_HOST: 'new.example', NEXT_PUBLIC_STREAM_GATEWAY_HOST: 'mvp.example' }, settings)).toBe('new.example')
     // A blank env value means "use the IP", overriding a saved host.
     expect(gatewayHost({ DICTUMAL_STREAM_GATEWAY_HOST: '' }, settings)).toBe('')
+    expect(gatewayHost({ DICTUMAL_STREAM_GATEWAY_HOST: ' ', NEXT_PUBLIC_STREAM_GATEWAY_HOST: 'mvp.example' }, settings)).toBe('mvp.example')
   })
 
   it('uses DIGITALOCEAN_SSH_KEYS over saved keys, and says which values the env overrides', () => {

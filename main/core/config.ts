@@ -8,16 +8,22 @@ export type ImageChoice = { kind: 'slug'; slug: string; source: 'env' | 'setting
 export function imageChoice(env: Env, settings: Settings): ImageChoice {
   const envSlug = env.DIGITALOCEAN_IMAGE_SLUG?.trim()
   if (envSlug) return { kind: 'slug', slug: envSlug, source: 'env' }
-  if (isTruthy(env.DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE)) return { kind: 'latest-ubuntu', source: 'env' }
+  const envLatest = env.DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE?.trim()
+  if (envLatest && isTruthy(envLatest)) return { kind: 'latest-ubuntu', source: 'env' }
   const setSlug = settings.imageSlug?.trim()
   if (setSlug) return { kind: 'slug', slug: setSlug, source: 'setting' }
-  if (settings.useLatestUbuntu) return { kind: 'latest-ubuntu', source: 'setting' }
+  // A falsy env value ("0", "off") wins over a saved "latest Ubuntu" too.
+  if (settings.useLatestUbuntu && !envLatest) return { kind: 'latest-ubuntu', source: 'setting' }
   return { kind: 'slug', slug: DEFAULT_IMAGE_SLUG, source: 'default' }
 }
 
+/** The env gateway host: the new name, then the MVP's; a blank value means "use the IP". */
 export function envGatewayHost(env: Env): string | undefined {
-  const value = env.DICTUMAL_STREAM_GATEWAY_HOST ?? env.NEXT_PUBLIC_STREAM_GATEWAY_HOST
-  return value === undefined ? undefined : value.trim()
+  const primary = env.DICTUMAL_STREAM_GATEWAY_HOST?.trim()
+  const alias = env.NEXT_PUBLIC_STREAM_GATEWAY_HOST?.trim()
+  if (primary) return primary
+  if (alias) return alias
+  return primary ?? alias
 }
 
 export function gatewayHost(env: Env, settings: Settings): string {
@@ -46,7 +52,7 @@ export function settingsView(env: Env, settings: Settings): SettingsView {
   const overrides: SettingsView['overrides'] = {}
   const envSlug = env.DIGITALOCEAN_IMAGE_SLUG?.trim()
   if (envSlug) overrides.imageSlug = envSlug
-  if (env.DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE !== undefined) overrides.useLatestUbuntu = isTruthy(env.DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE)
+  if (env.DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE?.trim()) overrides.useLatestUbuntu = isTruthy(env.DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE)
   const keys = parseSshKeys(env)
   if (keys.length > 0) overrides.sshKeys = keys
   const host = envGatewayHost(env)

@@ -74,6 +74,11 @@ export function App() {
             </ul>
           </nav>
           <main className="content">
+            {info?.notice && (
+              <div role="alert" className="note banner">
+                <p className="note-title">{info.notice}</p>
+              </div>
+            )}
             {auth.problem && view !== 'settings' && (
               <div role="alert" className="note error banner">
                 <p className="note-title">{auth.problem.message}</p>

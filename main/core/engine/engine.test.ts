@@ -328,3 +328,58 @@ describe('create refusals keep nothing', () => {
     expect(r.cloud.digitalOcean.droplets.size).toBe(0)
   })
 })
+
+describe('awkward timings', () => {
+  it('reaches ACTIVE when DigitalOcean shows the IP before the droplet turns active', async () => {
+    const cloud = await startFakeCloud({
+      digitalOcean: { activeAfterMs: 900, ipAfterMs: 100 },
+      farm: { dropletOptions: () => ({ timeline: { stepMs: 40 } }) },
+    })
+    const r = await rig()
+    await r.cloud.close()
+    r.cloud = cloud
+    await r.services.close()
+    r.services = await createAppServices({
+      dataDir: mkdtempSync(join(tmpdir(), 'dictumal-engine-')),
+      env: { DIGITALOCEAN_API_URL: cloud.digitalOcean.url, DIGITALOCEAN_API_TOKEN: cloud.digitalOcean.token },
+      info: { name: 'Dictumal', version: 'test', platform: process.platform, dataDir: '' },
+      secrets: r.secrets,
+      engine: { probeIntervalMs: 100, cloudIntervalMs: { first: 100, max: 200 } },
+    })
+    const made = await createConstitution(r.services.store, { name: 'Early IP', body: '' })
+    if (!made.ok) throw new Error('setup')
+    r.services.engine.start()
+    const created = await r.services.engine.create({ constitutionId: made.value.id, region: 'nyc3', size: 's-2vcpu-4gb' })
+    const active = await until(r, created.id, (d) => d.status === 'ACTIVE')
+    expect(active.ip).toMatch(/^127\./)
+  })
+
+  it('an unconfirmed create keeps its record instead of failing, so nobody deploys twice', async () => {
+    const r = await rig()
+    // Every create answer is a 500 and the tag look-up finds nothing: DigitalOcean's answer is unknown.
+    r.cloud.digitalOcean.inject({ kind: 'server-error', method: 'POST', path: '/v2/droplets', times: 5 })
+    const created = await r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    expect(created.status).toBe('PROVISIONING')
+    expect(created.dropletId).toBeNull()
+    expect(r.services.engine.find(created.id).status).toBe('PROVISIONING')
+    expect(await r.secrets.getDeploymentSecrets(created.id)).not.toBeNull()
+  })
+
+  it('deletes the droplet when its deployment was destroyed elsewhere while the create was in flight', async () => {
+    const r = await rig()
+    r.cloud.digitalOcean.inject({ kind: 'slow', delayMs: 600, method: 'POST', path: '/v2/droplets' })
+    const creating = r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    // Another Dictumal process destroys the card it sees while DigitalOcean is still answering.
+    let id = ''
+    for (let i = 0; i < 50 && id === ''; i += 1) {
+      await new Promise((ok) => setTimeout(ok, 20))
+      id = r.services.store.read().deployments[0]?.id ?? ''
+    }
+    await r.services.store.update((draft) => {
+      draft.deployments = draft.deployments.map((d) => ({ ...d, status: 'DESTROYED' as const, destroyedAt: new Date().toISOString() }))
+    })
+    const result = await creating
+    expect(result.status).toBe('DESTROYED')
+    expect(r.cloud.digitalOcean.droplets.size).toBe(0)
+  })
+})

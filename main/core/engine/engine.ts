@@ -26,6 +26,7 @@ import {
 import { fetchBeacon, gatewayAcceptsToken, pinnedAgent, probeGuacamoleHttp, probeGuacamoleHttps, probeTcp } from './probes'
 
 export const OWNERSHIP_TAG = 'dictumal'
+const DELETED_ELSEWHERE = 'The droplet was deleted outside Dictumal.'
 export const INIT_LOG = '/var/log/dictumal-init.log'
 
 export interface EngineClock {
@@ -70,6 +71,8 @@ export interface EngineOptions {
   store: StorePort
   secrets: SecretsPort
   cloud: CloudPort
+  /** For the watch loop's look-ups: a client that gives up quickly, so one slow call holds nothing up. */
+  watchCloud?: Pick<CloudPort, 'getDroplet' | 'listDropletsByTag'>
   clock?: EngineClock
   prober?: ProberPort
   /** The image for new droplets (env / settings / discovery), asked at each create. */
@@ -118,19 +121,15 @@ export class NetworkProber implements ProberPort {
   }
 
   async probe(ip: string, fingerprint: string): Promise<ProbeResult> {
-    const [beacon, vnc, guacHttp, guacHttps] = await Promise.all([
-      fetchBeacon(ip),
-      probeTcp(ip, 5901),
-      probeGuacamoleHttp(ip),
-      probeGuacamoleHttps(ip, this.agent(fingerprint)),
-    ])
+    // On a real droplet UFW drops 5901 and 8080, so those probes only ever time out; when the beacon
+    // answers, its own view of them is used and the outside probes are not waited for.
+    const outside = Promise.all([probeTcp(ip, 5901), probeGuacamoleHttp(ip)])
+    const [beacon, guacHttps] = await Promise.all([fetchBeacon(ip), probeGuacamoleHttps(ip, this.agent(fingerprint))])
+    const [vnc, guacHttp] = beacon.beacon
+      ? [beacon.beacon.checks.vnc5901, beacon.beacon.checks.guacHttp8080]
+      : await outside
     return {
-      checks: {
-        vnc5901: vnc || (beacon.beacon?.checks.vnc5901 ?? false),
-        http80: beacon.http80,
-        guacHttp8080: guacHttp || (beacon.beacon?.checks.guacHttp8080 ?? false),
-        guacHttps443: guacHttps,
-      },
+      checks: { vnc5901: vnc, http80: beacon.http80, guacHttp8080: guacHttp, guacHttps443: guacHttps },
       failedStep: beacon.beacon?.failed ?? null,
     }
   }
@@ -165,6 +164,7 @@ export class Engine {
   private readonly store: StorePort
   private readonly secrets: SecretsPort
   private readonly cloud: CloudPort
+  private readonly watchCloud: Pick<CloudPort, 'getDroplet' | 'listDropletsByTag'>
   private readonly clock: EngineClock
   private readonly prober: ProberPort
   private readonly options: EngineOptions
@@ -182,6 +182,7 @@ export class Engine {
     this.store = options.store
     this.secrets = options.secrets
     this.cloud = options.cloud
+    this.watchCloud = options.watchCloud ?? options.cloud
     this.clock = options.clock ?? systemClock
     this.prober = options.prober ?? new NetworkProber()
   }
@@ -300,6 +301,11 @@ export class Engine {
     this.creating.set(id, creation.catch(() => {}))
     try {
       const droplet = await creation
+      if (this.store.read().deployments.find((d) => d.id === id)?.status === 'DESTROYED') {
+        // Destroyed (by another Dictumal process) while DigitalOcean was creating it.
+        await this.cloud.deleteDroplet(droplet.id)
+        return this.find(id)
+      }
       const ip = publicIpv4(droplet)
       await this.patch(id, (d) => ({ ...d, dropletId: droplet.id, ip: d.ip ?? ip, updatedAt: this.nowIso() }))
       this.watch(id).dropletActive = droplet.status === 'active'
@@ -314,10 +320,11 @@ export class Engine {
         await this.forgetSecrets(id)
         throw error
       }
-      // Uncertain (the client already looked the tag up): keep watching; the tag decides later.
-      log.warn('engine', `create for ${id.slice(0, 8)} is uncertain; watching its tag`, error)
+      // Uncertain (the client already looked the tag up and found nothing yet): the record stays and
+      // the tag decides. Reporting a failure here would invite a second Deploy, and a second droplet.
+      log.warn('engine', `create for ${id.slice(0, 8)} is unconfirmed; watching its tag`, error)
       this.kick()
-      throw error
+      return this.find(id)
     } finally {
       this.creating.delete(id)
     }
@@ -366,7 +373,14 @@ export class Engine {
     const token = mintLaunchToken({ keyHex: secrets.guacamoleKey, vncPassword: secrets.vncPassword, now: this.clock.now() })
     const gateway = this.options.gatewayHost().trim()
     const host = options.target === 'ip' || gateway === '' ? d.ip : gateway
-    return buildLaunchUrl(host, token)
+    try {
+      return buildLaunchUrl(host, token)
+    } catch {
+      throw new AppError(
+        'bad-gateway-host',
+        `The gateway host "${gateway}" is not a host name or address; fix it in Settings or DICTUMAL_STREAM_GATEWAY_HOST, or launch by IP.`,
+      )
+    }
   }
 
   // ---------- the watch loop ----------
@@ -393,7 +407,9 @@ export class Engine {
     if (this.timer) clearTimeout(this.timer)
     this.timer = setTimeout(() => {
       this.timer = null
-      void this.tick().finally(() => this.schedule(this.options.probeIntervalMs ?? 1000))
+      const started = Date.now()
+      // Rounds start on a steady beat, however long the last one took.
+      void this.tick().finally(() => this.schedule(Math.max(0, (this.options.probeIntervalMs ?? 1000) - (Date.now() - started))))
     }, delayMs)
   }
 
@@ -433,13 +449,15 @@ export class Engine {
     if (records.length === 0) return
 
     const updates = new Map<string, Deployment>()
-    const cloudView = await this.askCloud(records, updates)
+    // DigitalOcean and the probes run side by side: a slow API call never delays a ready gateway.
+    const cloudAsked = this.askCloud(records, updates)
 
     await Promise.all(
       records.map(async (record) => {
+        const cloudView = cloudAsked.due.has(record.id) ? await cloudAsked.view : undefined
         if (updates.get(record.id) && !isInProgress(updates.get(record.id) as Deployment)) return
         const current = updates.get(record.id) ?? record
-        const next = await this.observe(current, cloudView.get(record.id))
+        const next = await this.observe(current, cloudView?.get(record.id))
         if (next !== record) updates.set(record.id, next)
       }),
     )
@@ -454,23 +472,29 @@ export class Engine {
   }
 
   /** Asks DigitalOcean about deployments that still need it, sharing one listing between many. */
-  private async askCloud(records: Deployment[], updates: Map<string, Deployment>): Promise<Map<string, Droplet | 'missing'>> {
+  private askCloud(records: Deployment[], updates: Map<string, Deployment>): { due: Set<string>; view: Promise<Map<string, Droplet | 'missing'>> } {
     const now = this.clock.now()
+    // DigitalOcean may show the IP while the droplet is still `new`: keep asking until it is active.
+    const needsCloud = (r: Deployment): boolean => r.dropletId === null || r.ip === null || (r.status === 'PROVISIONING' && !this.watch(r.id).dropletActive)
+    const due = records.filter((r) => needsCloud(r) && this.watch(r.id).nextCloudAt <= now && !this.creating.has(r.id))
+    return { due: new Set(due.map((r) => r.id)), view: this.lookUp(due, updates, now) }
+  }
+
+  private async lookUp(due: Deployment[], updates: Map<string, Deployment>, now: number): Promise<Map<string, Droplet | 'missing'>> {
     const view = new Map<string, Droplet | 'missing'>()
-    const due = records.filter((r) => (r.dropletId === null || r.ip === null) && this.watch(r.id).nextCloudAt <= now && !this.creating.has(r.id))
     if (due.length === 0) return view
     try {
       let droplets: Droplet[]
       const [only] = due
       if (due.length === 1 && only) {
         if (only.dropletId !== null) {
-          const one = await this.cloud.getDroplet(only.dropletId)
+          const one = await this.watchCloud.getDroplet(only.dropletId)
           droplets = one ? [one] : []
         } else {
-          droplets = await this.cloud.listDropletsByTag(deploymentTag(only.id))
+          droplets = await this.watchCloud.listDropletsByTag(deploymentTag(only.id))
         }
       } else {
-        droplets = await this.cloud.listDropletsByTag(OWNERSHIP_TAG)
+        droplets = await this.watchCloud.listDropletsByTag(OWNERSHIP_TAG)
       }
       for (const record of due) {
         const droplet = droplets.find((d) => (record.dropletId !== null ? d.id === record.dropletId : d.tags.includes(deploymentTag(record.id))))
@@ -480,7 +504,7 @@ export class Engine {
         w.cloudDelayMs = Math.min(this.options.cloudIntervalMs?.max ?? 10_000, Math.round(w.cloudDelayMs * 1.4))
         if (droplet) w.dropletActive = droplet.status === 'active'
         if (!droplet) {
-          const verdict = this.missingDroplet(record)
+          const verdict = await this.missingDroplet(record)
           if (verdict) updates.set(record.id, verdict)
         }
       }
@@ -491,10 +515,16 @@ export class Engine {
     return view
   }
 
-  private missingDroplet(record: Deployment): Deployment | null {
+  /**
+   * A droplet absent from a listing is not yet gone (its tag may have been edited, or the listing
+   * lags): only DigitalOcean's 404 for its id counts.
+   */
+  private async missingDroplet(record: Deployment): Promise<Deployment | null> {
     const now = this.nowIso()
     if (record.dropletId !== null) {
-      return { ...record, status: 'DESTROYED', error: 'The droplet was deleted outside Dictumal.', destroyedAt: now, updatedAt: now }
+      const confirmed = await this.watchCloud.getDroplet(record.dropletId)
+      if (confirmed) return null
+      return { ...record, status: 'DESTROYED', error: DELETED_ELSEWHERE, destroyedAt: now, updatedAt: now }
     }
     const age = this.clock.now() - Date.parse(record.createdAt)
     if (age > (this.options.createGraceMs ?? 120_000)) {
@@ -537,7 +567,8 @@ export class Engine {
 
     let next = advance(current, observation, this.nowIso())
     if (next.status === 'CONFIGURING' && w.configuringSince === null) {
-      w.configuringSince = record.status === 'CONFIGURING' ? Date.parse(record.createdAt) : this.clock.now()
+      // First sight in this process (a restart, the CLI): the 20 minutes count from now.
+      w.configuringSince = this.clock.now()
     }
     next = this.enforceTimeouts(next, w)
     return next
@@ -561,7 +592,7 @@ export class Engine {
       return failed(d, timeoutMessage('provisioning', Math.round(this.provisioningTimeoutMs / 60_000), d.ip), this.nowIso())
     }
     if (d.status === 'CONFIGURING') {
-      const since = w.configuringSince ?? Date.parse(d.createdAt)
+      const since = w.configuringSince ?? this.clock.now()
       if (now - since > this.configuringTimeoutMs) {
         return failed(d, timeoutMessage('configuring', Math.round(this.configuringTimeoutMs / 60_000), d.ip), this.nowIso())
       }
@@ -602,7 +633,14 @@ export class Engine {
         if (isInProgress(record)) findings.push({ kind: 'resumed', deploymentId: record.id, dropletId: droplet.id, name: record.name })
         this.watch(record.id).dropletActive = droplet.status === 'active'
       } else if (record.dropletId !== null) {
-        changes.set(record.id, { ...record, status: 'DESTROYED', error: 'The droplet was deleted outside Dictumal.', destroyedAt: now, updatedAt: now })
+        const confirmed = await this.cloud.getDroplet(record.dropletId)
+        if (confirmed) {
+          // Still there, only without our tag: keep it managed.
+          owned.add(confirmed.id)
+          if (isInProgress(record)) findings.push({ kind: 'resumed', deploymentId: record.id, dropletId: confirmed.id, name: record.name })
+          continue
+        }
+        changes.set(record.id, { ...record, status: 'DESTROYED', error: DELETED_ELSEWHERE, destroyedAt: now, updatedAt: now })
         findings.push({ kind: 'destroyed-elsewhere', deploymentId: record.id, dropletId: record.dropletId, name: record.name })
       } else if (isInProgress(record)) {
         findings.push({ kind: 'resumed', deploymentId: record.id, dropletId: null, name: record.name })
@@ -621,9 +659,15 @@ export class Engine {
     }
 
     const unmanaged: UnmanagedDroplet[] = []
+    const destroyedIds = new Set(records.filter((r) => r.status === 'DESTROYED').map((r) => r.id))
     for (const droplet of droplets) {
       if (owned.has(droplet.id)) continue
       const deploymentId = deploymentIdFromTags(droplet.tags)
+      if (deploymentId && destroyedIds.has(deploymentId)) {
+        // The user destroyed this deployment while its create was still in flight: finish the job.
+        await this.cloud.deleteDroplet(droplet.id)
+        continue
+      }
       let canAdopt = false
       if (deploymentId) {
         const secrets = await this.secrets.getDeploymentSecrets(deploymentId).catch(() => null)
