@@ -1,6 +1,6 @@
 // The invoke handlers over real services (fake DigitalOcean on loopback, store on disk): arguments
 // from the renderer are narrowed, and expected failures come back as one sentence.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -101,5 +101,19 @@ describe('handlers', () => {
       expect(catalog.value.image).toEqual({ slug: 'ubuntu-24-04-x64', source: 'default' })
       expect(catalog.value.defaults).toEqual({ region: 'nyc3', size: 's-2vcpu-4gb' })
     }
+  })
+
+  it('tells the app once, in a sentence, that an unreadable data file was kept aside', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dictumal-api-'))
+    writeFileSync(join(dataDir, 'dictumal.json'), '{ this is not json')
+    services = await createAppServices({
+      dataDir,
+      env: {},
+      info: { name: 'Dictumal', version: '0.0.0-test', platform: 'linux', dataDir },
+      secrets: new MemorySecrets(),
+    })
+    const info = await createHandlers(services)['app:info']()
+    expect(info.notice).toMatch(/kept aside at .*dictumal\.json\.corrupt-/)
+    expect(readdirSync(dataDir).some((f) => f.startsWith('dictumal.json.corrupt-'))).toBe(true)
   })
 })

@@ -23,8 +23,6 @@ export function App() {
   const auth = useAppStore((s) => s.auth)
   const desktop = useAppStore((s) => s.desktop)
   const deployTarget = useAppStore((s) => s.deployTarget)
-  const fault = useAppStore((s) => s.fault)
-  const set = useAppStore((s) => s.set)
   const active = useAppStore((s) => s.deployments.filter((d) => d.status === 'PROVISIONING' || d.status === 'CONFIGURING').length)
 
   useEffect(() => connect(), [])
@@ -93,14 +91,7 @@ export function App() {
           {deployTarget !== null && <DeployDialog target={deployTarget} />}
         </>
       )}
-      {fault && (
-        <div role="alert" className="fault">
-          <span>{fault}</span>
-          <button type="button" className="button quiet" onClick={() => set({ fault: null })}>
-            Dismiss
-          </button>
-        </div>
-      )}
+      <FaultBanner />
     </div>
   )
 }
@@ -133,7 +124,6 @@ function DesktopToolbar({ deploymentId }: { deploymentId: string }) {
     const result = await guarded(() => window.dictumal.desktop.action(action))
     if (result && !result.ok) set({ fault: result.error.message })
   }
-  const fault = useAppStore((s) => s.fault)
   return (
     <div className="desktop-shell">
       <nav className="desktop-toolbar" aria-label="Desktop">
@@ -146,14 +136,22 @@ function DesktopToolbar({ deploymentId }: { deploymentId: string }) {
           {deployment ? `${deployment.name}${deployment.ip ? ` · ${deployment.ip}` : ''}` : 'Remote desktop'}
         </span>
       </nav>
-      {fault && (
-        <div role="alert" className="fault">
-          <span>{fault}</span>
-          <button type="button" className="button quiet" onClick={() => set({ fault: null })}>
-            Dismiss
-          </button>
-        </div>
-      )}
+      <FaultBanner />
+    </div>
+  )
+}
+
+/** The one place unexpected failures surface in the UI (details are in main's log). */
+function FaultBanner() {
+  const fault = useAppStore((s) => s.fault)
+  const set = useAppStore((s) => s.set)
+  if (!fault) return null
+  return (
+    <div role="alert" className="fault">
+      <span>{fault}</span>
+      <button type="button" className="button quiet" onClick={() => set({ fault: null })}>
+        Dismiss
+      </button>
     </div>
   )
 }

@@ -9,6 +9,7 @@ import type { Deployment } from '../../../preload/contract'
 import { createAppServices, type AppServices } from '../app-services'
 import { MemorySecrets } from '../secrets'
 import { createConstitution } from '../store'
+import { sampleDeployment } from '../../../test/fixtures/deployment'
 import { startFakeCloud, type FakeCloud } from '../../../test/fakes/droplet-farm'
 import type { FakeDropletOptions } from '../../../test/fakes/fake-droplet'
 import { unexplainedViolations, viaPrism } from '../../../test/contract/via-prism'
@@ -234,26 +235,9 @@ describe('destroy', () => {
     })
     const now = new Date().toISOString()
     await r.services.store.update((draft) => {
-      draft.deployments.push({
-        id: '0b7f5a52-5d6c-4c1e-9d3a-1f2e3d4c5b6a',
-        constitutionId: r.constitutionId,
-        name: 'dictumal-crashed-1',
-        region: 'nyc3',
-        size: 's-2vcpu-4gb',
-        image: 'ubuntu-24-04-x64',
-        dropletId: null,
-        ip: null,
-        status: 'PROVISIONING',
-        stage: 'provisioning-droplet',
-        percent: 22,
-        checks: { vnc5901: false, http80: false, guacHttp8080: false, guacHttps443: false },
-        error: null,
-        certFingerprint: 'sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
-        createdAt: now,
-        updatedAt: now,
-        activeAt: null,
-        destroyedAt: null,
-      })
+      draft.deployments.push(
+        sampleDeployment({ id: '0b7f5a52-5d6c-4c1e-9d3a-1f2e3d4c5b6a', constitutionId: r.constitutionId, name: 'dictumal-crashed-1', createdAt: now, updatedAt: now }),
+      )
     })
     const destroyed = await r.services.engine.destroy('0b7f5a52')
     expect(destroyed.status).toBe('DESTROYED')

@@ -1,32 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import type { Deployment } from '../../../preload/contract'
+import { sampleDeployment } from '../../../test/fixtures/deployment'
 import { advance, mergeProgress, NO_CHECKS, stageFor, STAGE_PERCENT, type Observation } from './progress'
 
 const at = '2026-11-27T10:00:00.000Z'
 const later = '2026-11-27T10:00:05.000Z'
 
 function record(overrides: Partial<Deployment> = {}): Deployment {
-  return {
-    id: '3f1c2a9e-1111-4222-8333-444455556666',
-    constitutionId: 'c1',
-    name: 'dictumal-test-3f1c2a9e',
-    region: 'nyc3',
-    size: 's-2vcpu-4gb',
-    image: 'ubuntu-24-04-x64',
-    dropletId: 42,
-    ip: null,
-    status: 'PROVISIONING',
-    stage: 'provisioning-droplet',
-    percent: 22,
-    checks: { ...NO_CHECKS },
-    error: null,
-    certFingerprint: 'sha256/x',
-    createdAt: at,
-    updatedAt: at,
-    activeAt: null,
-    destroyedAt: null,
-    ...overrides,
-  }
+  return sampleDeployment({ dropletId: 42, createdAt: at, updatedAt: at, ...overrides })
 }
 
 const seen = (o: Partial<Omit<Observation, 'checks'>> & { checks?: Partial<Observation['checks']> }): Observation => ({

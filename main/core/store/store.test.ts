@@ -1,3 +1,4 @@
+import { sampleDeployment as sample } from '../../../test/fixtures/deployment'
 import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -31,28 +32,8 @@ async function freshDir(): Promise<string> {
   return path.join(await mkdtemp(path.join(tmpdir(), 'dictumal-store-')), 'data')
 }
 
-export function sampleDeployment(id: string, overrides: Partial<Deployment> = {}): Deployment {
-  return {
-    id,
-    constitutionId: 'c1',
-    name: `desk-${id.slice(0, 4)}`,
-    region: 'nyc3',
-    size: 's-2vcpu-4gb',
-    image: 'ubuntu-24-04-x64',
-    dropletId: null,
-    ip: null,
-    status: 'PROVISIONING',
-    stage: 'provisioning-droplet',
-    percent: 22,
-    checks: { vnc5901: false, http80: false, guacHttp8080: false, guacHttps443: false },
-    error: null,
-    certFingerprint: 'sha256/AAAA',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    activeAt: null,
-    destroyedAt: null,
-    ...overrides,
-  }
+function sampleDeployment(id: string, overrides: Partial<Deployment> = {}): Deployment {
+  return sample({ id, name: `desk-${id.slice(0, 4)}`, ...overrides })
 }
 
 function until(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
