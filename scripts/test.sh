@@ -16,7 +16,11 @@ step "build"
 npx electron-vite build --logLevel warn
 step "renderer budget"
 node scripts/renderer-budget.mjs
+reports="$(mktemp -d)"
+trap 'rm -rf "$reports"' EXIT
 step "unit and integration tests (vitest)"
-npx vitest run
+npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/vitest.json"
 step "end-to-end tests (playwright)"
-npx playwright test
+PLAYWRIGHT_JSON_OUTPUT_NAME="$reports/playwright.json" npx playwright test --reporter=list,json
+step "summary"
+node scripts/test-summary.mjs "$reports/vitest.json" "$reports/playwright.json"

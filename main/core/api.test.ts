@@ -78,6 +78,8 @@ describe('handlers', () => {
     const blank = await handlers['constitutions:save']({ name: '   ', body: '' })
     expect(blank).toMatchObject({ ok: false, error: { message: 'A constitution needs a name.' } })
     expect(await handlers['constitutions:list']()).toHaveLength(1)
+    const badHost = await handlers['settings:update']({ gatewayHost: 'https://gw.example.com/x' })
+    expect(badHost).toMatchObject({ ok: false, error: { message: expect.stringMatching(/host name or IP address/) } })
     const updated = await handlers['settings:update']({ defaultRegion: 'ams3', imageSlug: 'debian-12-x64' })
     expect(updated).toMatchObject({ ok: true, value: { settings: { defaultRegion: 'ams3', imageSlug: 'debian-12-x64' }, overrides: { imageSlug: 'ubuntu-22-04-x64' } } })
   })

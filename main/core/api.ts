@@ -5,6 +5,7 @@ import { z } from 'zod'
 import type { DesktopAction, EventChannel, EventChannels, InvokeChannel, InvokeChannels, Result } from '../../preload/contract'
 import type { AppServices } from './app-services'
 import { settingsView } from './config'
+import { isValidLaunchHost } from './guacamole-token'
 import { log } from './log'
 import { createConstitution, deleteConstitution, updateConstitution, updateSettings } from './store'
 import { AppError, fail, isExpected, ok } from './user-error'
@@ -49,7 +50,11 @@ const schemas = {
         imageSlug: z.string().max(128).nullable(),
         useLatestUbuntu: z.boolean(),
         sshKeys: z.array(z.string().max(128)).max(50),
-        gatewayHost: z.string().max(253),
+        gatewayHost: z
+          .string()
+          .trim()
+          .max(253)
+          .refine((h) => h === '' || isValidLaunchHost(h), 'The gateway host must be a host name or IP address, without https:// or a path.'),
       })
       .partial()
       .strict(),
@@ -188,7 +193,14 @@ export function createHandlers(s: AppServices): Handlers {
       return settingsView(s.env, s.settings())
     },
     'settings:update': async (...raw) => {
-      const [patch] = args('settings:update', schemas.settings, raw)
+      const parsed = schemas.settings.safeParse(raw)
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]
+        // A value the user typed that does not fit gets its sentence; anything else is a bad caller.
+        if (issue?.code === 'custom') return fail(new AppError('settings-invalid', issue.message))
+        throw new InvalidArgumentError('settings:update', issue?.message ?? 'invalid')
+      }
+      const [patch] = parsed.data
       return attempt('settings:update', async () => {
         await unwrap(updateSettings(s.store, patch))
         return settingsView(s.env, s.settings())

@@ -128,6 +128,11 @@ export function mintLaunchToken(options: LaunchTokenOptions): string {
 const HOST_PATTERN =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
 
+/** True for what may stand as HOST in a launch URL: a name or address, optionally with a port. */
+export function isValidLaunchHost(host: string): boolean {
+  return HOST_PATTERN.test(host)
+}
+
 /** `https://HOST/guacamole/?data=<token>`; HOST is a name, an IPv4 address or a bracketed IPv6 one, with an optional port. */
 export function buildLaunchUrl(host: string, token: string): string {
   if (!HOST_PATTERN.test(host)) throw new RangeError('The launch host is not a valid host name or address')

@@ -103,8 +103,8 @@ interface Watch {
   cloudDelayMs: number
   dropletActive: boolean
   configuringSince: number | null
-  agent: Agent | null
-  agentPin: string | null
+  /** When the provisioning clock started: the record's creation, or an adoption. */
+  provisioningSince: number | null
 }
 
 /** Real sockets: the probes of SPEC §4, HTTPS pinned in the handshake. */
@@ -422,7 +422,7 @@ export class Engine {
     let w = this.watches.get(id)
     if (!w) {
       const first = this.options.cloudIntervalMs?.first ?? 2000
-      w = { nextCloudAt: 0, cloudDelayMs: first, dropletActive: false, configuringSince: null, agent: null, agentPin: null }
+      w = { nextCloudAt: 0, cloudDelayMs: first, dropletActive: false, configuringSince: null, provisioningSince: null }
       this.watches.set(id, w)
     }
     return w
@@ -588,7 +588,7 @@ export class Engine {
 
   private enforceTimeouts(d: Deployment, w: Watch): Deployment {
     const now = this.clock.now()
-    if (d.status === 'PROVISIONING' && now - Date.parse(d.createdAt) > this.provisioningTimeoutMs) {
+    if (d.status === 'PROVISIONING' && now - (w.provisioningSince ?? Date.parse(d.createdAt)) > this.provisioningTimeoutMs) {
       return failed(d, timeoutMessage('provisioning', Math.round(this.provisioningTimeoutMs / 60_000), d.ip), this.nowIso())
     }
     if (d.status === 'CONFIGURING') {
@@ -731,8 +731,9 @@ export class Engine {
     this.secretsCache.set(deploymentId, secrets)
     const w = this.watch(deploymentId)
     w.dropletActive = droplet.status === 'active'
-    // Its boot is long over: give it a fresh configuring window instead of timing out at once.
+    // Its boot is long over: give it fresh windows instead of timing out at once.
     w.configuringSince = this.clock.now()
+    w.provisioningSince = this.clock.now()
     this.setUnmanaged(this.unmanagedList.filter((u) => u.dropletId !== dropletId))
     this.kick()
     return { ...record }
