@@ -106,6 +106,7 @@ export function createDesktopShell(options: DesktopShellOptions): ShellPort & { 
       }
     },
     copyText: (text: string) => clipboard.writeText(text),
+    currentDesktop: () => embedded?.deployment.id ?? null,
     closeAll: () => {
       if (embedded) closeEmbedded()
       for (const handle of windows) handle.close()

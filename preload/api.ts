@@ -36,6 +36,7 @@ export function createDictumalApi(t: Transport): DictumalApi {
     },
     desktop: {
       action: (action) => t.invoke('desktop:action', action),
+      state: () => t.invoke('desktop:state'),
       onChanged: (listener) => t.on('desktop:changed', listener),
     },
     unmanaged: {

@@ -182,6 +182,8 @@ export interface InvokeChannels {
   'deployments:open': (input: { id: string; mode: DesktopMode }) => Result<null>
   'deployments:copy-ip': (id: string) => Result<string>
   'desktop:action': (action: DesktopAction) => Result<null>
+  /** Which desktop is showing now (a reloaded page asks once, then follows desktop:changed). */
+  'desktop:state': () => DesktopState
   'unmanaged:list': () => UnmanagedDroplet[]
   'unmanaged:adopt': (dropletId: number) => Result<Deployment>
   'unmanaged:destroy': (dropletId: number) => Result<null>
@@ -236,6 +238,7 @@ export interface DictumalApi {
   }
   desktop: {
     action: Promised<InvokeChannels['desktop:action']>
+    state: Promised<InvokeChannels['desktop:state']>
     onChanged: Listener<'desktop:changed'>
   }
   unmanaged: {

@@ -88,6 +88,7 @@ describe('handlers', () => {
     const { handlers } = await setup()
     const answer = await handlers['desktop:action']('reconnect')
     expect(answer).toMatchObject({ ok: false, error: { code: 'no-shell' } })
+    expect(await handlers['desktop:state']()).toEqual({ deploymentId: null })
     const missing = await handlers['deployments:copy-ip']('deadbeef')
     expect(missing).toMatchObject({ ok: false, error: { code: 'not-found' } })
   })

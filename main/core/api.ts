@@ -173,6 +173,10 @@ export function createHandlers(s: AppServices): Handlers {
         return null
       })
     },
+    'desktop:state': async (...raw) => {
+      args('desktop:state', none, raw)
+      return { deploymentId: s.shell?.currentDesktop?.() ?? null }
+    },
     'unmanaged:list': async (...raw) => {
       args('unmanaged:list', none, raw)
       return s.engine.unmanaged()

@@ -33,6 +33,8 @@ export interface ShellPort {
   openDesktop(deployment: Deployment, mode: DesktopMode, launchUrl: () => Promise<string>): Promise<void>
   desktopAction(action: DesktopAction): Promise<void>
   copyText(text: string): void
+  /** The deployment whose desktop is embedded in the main window now, if any. */
+  currentDesktop?(): string | null
 }
 
 export interface AppServicesOptions {

@@ -114,6 +114,8 @@ export function connect(): () => void {
     }),
   ]
   void guarded(() => api.app.info()).then((info) => info && patch({ info }))
+  // After a reload main may still be showing a desktop; the toolbar must come back with it.
+  void guarded(() => api.desktop.state()).then((desktop) => desktop && patch({ desktop }))
   void loadAuth()
   void guarded(() => api.deployments.list()).then((deployments) => {
     if (deployments && !pushed.deployments) patch({ deployments })
