@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import type { ReconcileFinding } from '../main/core/engine/engine'
 import type { Deployment } from '../preload/contract'
 
 const run = promisify(execFile)
@@ -122,6 +123,16 @@ export function records(stdout: string): Deployment[] {
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Deployment)
 }
+
+/** Parses `reconcile --json` output: one finding per line. */
+export function findings(stdout: string): ReconcileFinding[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as ReconcileFinding)
+}
+
+export const FINDING_FIELDS = ['kind', 'deploymentId', 'dropletId', 'name'] as const
 
 /** The keychain entry as libsecret sees it, or null when there is none. */
 export async function secretToolLookup(service: string, account: string): Promise<string | null> {

@@ -1,15 +1,18 @@
 // The built `dictumal` CLI end to end, as a user runs it: real child processes, the real keychain
 // (Secret Service), the fake DigitalOcean behind Prism's contract check, and fake droplets on loopback.
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { request } from 'node:https'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEPLOYMENT_STAGES, type Deployment, type DeploymentStage } from '../preload/contract'
-import { createConstitution, openStore } from '../main/core/store'
+import { createConstitution, openStore, upsertDeployment } from '../main/core/store'
 import {
   ensureCliBuilt,
+  FINDING_FIELDS,
+  findings,
   readAllFiles,
   records,
   runCli,
@@ -46,6 +49,8 @@ const scratch: string[] = []
 let nextDroplet: Omit<FakeDropletOptions, 'ip' | 'userData'> = {}
 /** Every deployment's keychain entry, read while it existed, for the secrets grep. */
 const deploymentSecrets = new Map<string, { vncPassword: string; guacamoleKey: string; userPassword: string }>()
+/** Other secret values the CLI was handed (e.g. a wrong token in the environment), for the secrets grep. */
+const otherSecrets: Array<{ what: string; value: string }> = []
 
 async function tempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
@@ -115,6 +120,34 @@ function postsToCreate(): number {
 
 function dropletsTagged(id: string): number {
   return [...cloud.digitalOcean.droplets.values()].filter((d) => d.tags.includes(`dictumal-${id}`)).length
+}
+
+/** A droplet made at DigitalOcean without Dictumal (another tool, a colleague): straight to the fake, past Prism. */
+async function createDropletElsewhere(name: string, tags: string[]): Promise<number> {
+  const res = await fetch(`${cloud.digitalOcean.url}/v2/droplets`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name, region: 'nyc3', size: 's-1vcpu-1gb', image: 'ubuntu-24-04-x64', tags }),
+  })
+  const body = (await res.json()) as { droplet?: { id: number } }
+  expect(res.status, JSON.stringify(body)).toBe(202)
+  return body.droplet!.id
+}
+
+/** The record as the data file holds it now (the file is replaced atomically, so a read never sees half a write). */
+async function storedDeployment(id: string): Promise<Deployment | undefined> {
+  const data = JSON.parse(await readFile(join(dataDir, 'dictumal.json'), 'utf8')) as { deployments: Deployment[] }
+  return data.deployments.find((d) => d.id === id)
+}
+
+async function untilStored(id: string, test: (d: Deployment) => boolean, timeoutMs = 20_000): Promise<Deployment> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const d = await storedDeployment(id)
+    if (d && test(d)) return d
+    if (Date.now() > deadline) throw new Error(`deployment ${id} did not reach the expected state; last seen: ${JSON.stringify(d)}`)
+    await delay(50)
+  }
 }
 
 function postToken(url: string): Promise<{ status: number; body: string }> {
@@ -405,11 +438,167 @@ describe.runIf(mode === 'run')('dictumal CLI with the real keychain', () => {
     }
   }, 60_000)
 
+  it('reconcile --json reports a droplet deleted elsewhere and an unmanaged droplet, in exactly the SPEC §7 form', async () => {
+    await ensureLoggedIn()
+    await ensureConstitution()
+    nextDroplet = { timeline: { stepMs: 40 } }
+    const deployed = await runCli(['deploy', '--constitution', 'Research notes', '--wait', '--json'], { env: debugEnv(), timeoutMs: 30_000 })
+    expect(deployed.code, describeResult(deployed)).toBe(0)
+    const gone = records(deployed.stdout).at(-1)!
+    expect(gone).toMatchObject({ status: 'ACTIVE' })
+    await rememberSecrets(gone.id)
+    expect(cloud.digitalOcean.deleteBehindBack(gone.dropletId!)).toBe(true)
+
+    const strayDeploymentId = randomUUID()
+    const strayId = await createDropletElsewhere('stray-droplet', ['dictumal', `dictumal-${strayDeploymentId}`])
+    try {
+      const r = await runCli(['reconcile', '--json'], { env: debugEnv(), timeoutMs: 30_000 })
+      expect(r.code, describeResult(r)).toBe(0)
+      const found = findings(r.stdout)
+      for (const f of found) expect(Object.keys(f).sort()).toEqual([...FINDING_FIELDS].sort())
+      expect(found).toEqual([
+        { kind: 'destroyed-elsewhere', deploymentId: gone.id, dropletId: gone.dropletId, name: gone.name },
+        { kind: 'unmanaged', deploymentId: strayDeploymentId, dropletId: strayId, name: 'stray-droplet' },
+      ])
+
+      const listed = await runCli(['list', '--json'], { env: cliEnv() })
+      expect(listed.code, describeResult(listed)).toBe(0)
+      const record = records(listed.stdout).find((d) => d.id === gone.id)
+      expect(record).toMatchObject({ status: 'DESTROYED', error: expect.stringContaining('deleted outside Dictumal') })
+      expect(record?.destroyedAt).not.toBeNull()
+      expect(await secretToolLookup(service, `deployment:${gone.id}`)).toBeNull()
+      // Reconcile only reports a droplet it does not own; deleting it is the user's call.
+      expect(cloud.digitalOcean.droplets.has(strayId)).toBe(true)
+
+      // Settled: the deletion is not reported twice, the stray droplet still is.
+      const again = await runCli(['reconcile', '--json'], { env: cliEnv(), timeoutMs: 30_000 })
+      expect(again.code, describeResult(again)).toBe(0)
+      expect(findings(again.stdout)).toEqual([{ kind: 'unmanaged', deploymentId: strayDeploymentId, dropletId: strayId, name: 'stray-droplet' }])
+    } finally {
+      cloud.digitalOcean.deleteBehindBack(strayId)
+    }
+  }, 60_000)
+
+  it('reconcile --json resumes a deployment in progress and exits 0 only once it is ACTIVE', async () => {
+    await ensureLoggedIn()
+    await ensureConstitution()
+    // The droplet's boot waits for the test: the reconcile has something to wait for, for as long as needed.
+    nextDroplet = { timeline: { paused: true, stepMs: 40 } }
+    const created = await runCli(['deploy', '--constitution', 'Research notes', '--json'], { env: debugEnv(), timeoutMs: 30_000 })
+    expect(created.code, describeResult(created)).toBe(0)
+    const [record] = records(created.stdout)
+    expect(record).toMatchObject({ status: 'PROVISIONING' })
+    expect(record?.dropletId).not.toBeNull()
+    const pending = record!
+    await rememberSecrets(pending.id)
+
+    const cli = startCli(['reconcile', '--json'], { env: debugEnv(), timeoutMs: 40_000 })
+    const line = await cli.waitForLine((l) => (JSON.parse(l) as { kind: string }).kind === 'resumed')
+    expect(JSON.parse(line)).toEqual({ kind: 'resumed', deploymentId: pending.id, dropletId: pending.dropletId, name: pending.name })
+
+    // Only the reconcile process drives it now: it reaches the droplet, finds the boot under way, and keeps waiting.
+    const droplet = await cloud.farm.whenStarted(pending.dropletId!)
+    await untilStored(pending.id, (d) => d.status === 'CONFIGURING')
+    await delay(300)
+    expect(cli.child.exitCode, 'reconcile exited while the deployment was still configuring').toBeNull()
+    expect(cli.child.signalCode).toBeNull()
+
+    droplet.controls.resume()
+    const result = await cli.done
+    expect(result.code, describeResult(result)).toBe(0)
+    expect(findings(result.stdout)).toHaveLength(1)
+    expect(await storedDeployment(pending.id)).toMatchObject({ status: 'ACTIVE', stage: 'active', percent: 100 })
+
+    const status = await runCli(['status', pending.id.slice(0, 8), '--json'], { env: cliEnv() })
+    expect(status.code, describeResult(status)).toBe(0)
+    expect(records(status.stdout)).toEqual([expect.objectContaining({ id: pending.id, status: 'ACTIVE' })])
+
+    const destroyed = await runCli(['destroy', pending.id, '--yes'], { env: cliEnv() })
+    expect(destroyed.code, describeResult(destroyed)).toBe(0)
+  }, 60_000)
+
+  it('status with an unknown or an ambiguous id prefix exits 1 with one sentence', async () => {
+    const unknown = await runCli(['status', 'zz9'], { env: cliEnv() })
+    expect(unknown.code, describeResult(unknown)).toBe(1)
+    expect(unknown.stdout).toBe('')
+    expect(unknown.stderr).toContain('"zz9"')
+    oneSentence(unknown.stderr)
+
+    // Two records whose ids share a prefix; random UUIDs would not share one reliably.
+    const listed = await runCli(['list', '--json'], { env: cliEnv() })
+    const template = records(listed.stdout)[0]
+    expect(template, 'an earlier test left a deployment record').toBeDefined()
+    const dir = await tempDir('dictumal-cli-ambiguous-')
+    const store = await openStore(dir)
+    try {
+      for (const n of [1, 2]) await upsertDeployment(store, { ...template!, id: `abcdef0${n}-0000-4000-8000-00000000000${n}`, status: 'DESTROYED' })
+    } finally {
+      await store.close()
+    }
+    const ambiguous = await runCli(['status', 'ABCDEF0'], { env: cliEnv({ DICTUMAL_DATA_DIR: dir }) })
+    expect(ambiguous.code, describeResult(ambiguous)).toBe(1)
+    expect(ambiguous.stdout).toBe('')
+    expect(ambiguous.stderr).toMatch(/"abcdef0" matches 2 deployments/)
+    oneSentence(ambiguous.stderr)
+    // One more character makes it unique.
+    const unique = await runCli(['status', 'abcdef02', '--json'], { env: cliEnv({ DICTUMAL_DATA_DIR: dir }) })
+    expect(unique.code, describeResult(unique)).toBe(0)
+    expect(records(unique.stdout).map((d) => d.id)).toEqual(['abcdef02-0000-4000-8000-000000000002'])
+  })
+
+  it('doctor says ok for data folder, keychain, token and API; a wrong DIGITALOCEAN_API_TOKEN is a FAIL that never shows the token', async () => {
+    await ensureLoggedIn()
+    const good = await runCli(['doctor'], { env: debugEnv() })
+    expect(good.code, describeResult(good)).toBe(0)
+    const lines = good.stdout.trim().split('\n')
+    expect(lines).toHaveLength(4)
+    expect(lines[0]).toMatch(/^ok\s+data folder /)
+    expect(lines[0]).toContain(dataDir)
+    expect(lines[1]).toMatch(/^ok\s+system keychain is available/)
+    expect(lines[2]).toMatch(/^ok\s+DigitalOcean token from the keychain/)
+    expect(lines[3]).toMatch(/^ok\s+DigitalOcean API reachable/)
+
+    const wrong = `dop_v1_${randomBytes(32).toString('hex')}`
+    otherSecrets.push({ what: 'the wrong token given to doctor', value: wrong })
+    const bad = await runCli(['doctor'], { env: debugEnv({ DIGITALOCEAN_API_TOKEN: wrong }) })
+    expect(bad.code, describeResult(bad)).toBe(1)
+    const badLines = bad.stdout.trim().split('\n')
+    expect(badLines).toContainEqual(expect.stringMatching(/^ok\s+DigitalOcean token from DIGITALOCEAN_API_TOKEN/))
+    const fails = badLines.filter((l) => l.startsWith('FAIL'))
+    expect(fails).toEqual([expect.stringMatching(/^FAIL\s+DigitalOcean rejected the API token: it is invalid, expired or revoked\.$/)])
+    expect(bad.stdout + bad.stderr).not.toContain(wrong)
+    expect(bad.stdout + bad.stderr).not.toContain(TOKEN)
+  }, 30_000)
+
+  it('logout removes the token from the keychain, says when there was none, and warns that DIGITALOCEAN_API_TOKEN still applies', async () => {
+    await ensureLoggedIn()
+    expect(await secretToolLookup(service, 'digitalocean-token')).toBe(TOKEN)
+    const first = await runCli(['logout'], { env: debugEnv() })
+    expect(first.code, describeResult(first)).toBe(0)
+    loggedIn = false
+    expect(first.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^Removed the DigitalOcean token from the keychain\.$/)])
+    expect(await secretToolLookup(service, 'digitalocean-token')).toBeNull()
+
+    const second = await runCli(['logout'], { env: cliEnv() })
+    expect(second.code, describeResult(second)).toBe(0)
+    expect(second.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^No DigitalOcean token was stored\.$/)])
+
+    await ensureLoggedIn()
+    const withEnv = await runCli(['logout'], { env: debugEnv({ DIGITALOCEAN_API_TOKEN: TOKEN }) })
+    expect(withEnv.code, describeResult(withEnv)).toBe(0)
+    loggedIn = false
+    expect(withEnv.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^Removed the DigitalOcean token from the keychain\.$/),
+      expect.stringMatching(/DIGITALOCEAN_API_TOKEN is still set .*will still be used\.$/),
+    ])
+    expect(await secretToolLookup(service, 'digitalocean-token')).toBeNull()
+  }, 30_000)
+
   it('no secret appears in any CLI output or any file in the data folder', async () => {
-    expect(deploymentSecrets.size).toBeGreaterThanOrEqual(3)
+    expect(deploymentSecrets.size).toBeGreaterThanOrEqual(5)
     const haystacks = [...transcript.map((text, i) => ({ path: `cli output #${i}`, text })), ...(await readAllFiles(dataDir))]
     expect(haystacks.some((h) => h.path.endsWith('dictumal.json'))).toBe(true)
-    const needles: Array<{ what: string; value: string }> = [{ what: 'DigitalOcean token', value: TOKEN }]
+    const needles: Array<{ what: string; value: string }> = [{ what: 'DigitalOcean token', value: TOKEN }, ...otherSecrets]
     for (const [id, s] of deploymentSecrets) {
       needles.push({ what: `VNC password of ${id}`, value: s.vncPassword })
       needles.push({ what: `Guacamole key of ${id}`, value: s.guacamoleKey })
