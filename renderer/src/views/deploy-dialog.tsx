@@ -4,6 +4,7 @@ import { useEffect, useId, useMemo, useState } from 'react'
 import type { Catalog, SizeOption, UserError } from '../../../preload/contract'
 import { Dialog } from '../components/dialog'
 import { ErrorNote } from '../components/notes'
+import { RegionSizeFields } from '../components/region-size-fields'
 import { assertNever, memory, money } from '../format'
 import { guarded, loadCatalog, useAppStore } from '../store'
 
@@ -38,7 +39,7 @@ export function DeployDialog({ target }: { target: string }) {
   const catalog = useAppStore((s) => s.catalog)
   const constitutions = useAppStore((s) => s.constitutions)
   const close = () => set({ deployTarget: null })
-  const ids = { constitution: useId(), region: useId(), size: useId() }
+  const ids = { constitution: useId() }
 
   const [constitutionId, setConstitutionId] = useState(target || constitutions?.[0]?.id || '')
   const [region, setRegion] = useState('')
@@ -133,28 +134,17 @@ export function DeployDialog({ target }: { target: string }) {
         <ErrorNote error={catalog.error} />
       ) : (
         <>
-          <div className="grid-2">
-            <div className="field">
-              <label htmlFor={ids.region}>Region</label>
-              <select id={ids.region} value={region} onChange={(e) => setRegion(e.target.value)} disabled={busy}>
-                {regions.map((r) => (
-                  <option key={r.slug} value={r.slug}>
-                    {r.name} ({r.slug})
-                  </option>
-                ))}
-              </select>
-            </div>
-            <div className="field">
-              <label htmlFor={ids.size}>Size</label>
-              <select id={ids.size} value={size} onChange={(e) => setSize(e.target.value)} disabled={busy || sizes.length === 0}>
-                {sizes.map((s) => (
-                  <option key={s.slug} value={s.slug}>
-                    {s.slug} · {money(s.priceMonthly)}/mo
-                  </option>
-                ))}
-              </select>
-            </div>
-          </div>
+          <RegionSizeFields
+            labels={{ region: 'Region', size: 'Size' }}
+            regions={regions}
+            sizes={sizes}
+            region={region}
+            size={size}
+            onRegion={setRegion}
+            onSize={setSize}
+            disabled={busy}
+            withPrices
+          />
           <dl className="facts" aria-label="Deployment summary">
             <div>
               <dt>Price</dt>

@@ -4,6 +4,7 @@ import { useEffect, useId, useMemo, useState } from 'react'
 import type { Settings, SettingsView as SettingsData, SshKeyOption, UserError, Result } from '../../../preload/contract'
 import { ConfirmDialog } from '../components/dialog'
 import { ErrorNote } from '../components/notes'
+import { RegionSizeFields } from '../components/region-size-fields'
 import { TokenForm } from '../components/token-form'
 import { sizesIn } from './deploy-dialog'
 import { guarded, loadCatalog, loadSettings, useAppStore } from '../store'
@@ -102,7 +103,7 @@ function Overridden({ variable }: { variable: string }) {
 function DeploymentSettings({ view }: { view: SettingsData }) {
   const catalog = useAppStore((s) => s.catalog)
   const set = useAppStore((s) => s.set)
-  const ids = { region: useId(), size: useId(), slug: useId(), gateway: useId(), image: useId() }
+  const ids = { slug: useId(), gateway: useId(), image: useId() }
   const { settings, overrides } = view
   const [draft, setDraft] = useState<Settings>(settings)
   const [image, setImage] = useState<ImageChoice>(settings.imageSlug ? 'slug' : settings.useLatestUbuntu ? 'latest' : 'default')
@@ -163,30 +164,16 @@ function DeploymentSettings({ view }: { view: SettingsData }) {
       }}
     >
       <h2 id="defaults-title">New deployments</h2>
-      <div className="grid-2">
-        <div className="field">
-          <label htmlFor={ids.region}>Default region</label>
-          <select id={ids.region} value={draft.defaultRegion} onChange={(e) => setDraft({ ...draft, defaultRegion: e.target.value })}>
-            {!regions.some((r) => r.slug === draft.defaultRegion) && <option value={draft.defaultRegion}>{draft.defaultRegion}</option>}
-            {regions.map((r) => (
-              <option key={r.slug} value={r.slug}>
-                {r.name} ({r.slug})
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor={ids.size}>Default size</label>
-          <select id={ids.size} value={draft.defaultSize} onChange={(e) => setDraft({ ...draft, defaultSize: e.target.value })}>
-            {!sizes.some((s) => s.slug === draft.defaultSize) && <option value={draft.defaultSize}>{draft.defaultSize}</option>}
-            {sizes.map((s) => (
-              <option key={s.slug} value={s.slug}>
-                {s.slug}
-              </option>
-            ))}
-          </select>
-        </div>
-      </div>
+      <RegionSizeFields
+        labels={{ region: 'Default region', size: 'Default size' }}
+        regions={regions}
+        sizes={sizes}
+        region={draft.defaultRegion}
+        size={draft.defaultSize}
+        onRegion={(slug) => setDraft({ ...draft, defaultRegion: slug })}
+        onSize={(slug) => setDraft({ ...draft, defaultSize: slug })}
+        keepUnknown
+      />
 
       <fieldset className="field" disabled={imageLocked}>
         <legend>Image</legend>

@@ -1,0 +1,51 @@
+// The region and size pickers, shared by the deploy dialog and the Settings defaults.
+import { useId } from 'react'
+import type { RegionOption, SizeOption } from '../../../preload/contract'
+import { money } from '../format'
+
+export interface RegionSizeFieldsProps {
+  labels: { region: string; size: string }
+  regions: readonly RegionOption[]
+  sizes: readonly SizeOption[]
+  region: string
+  size: string
+  onRegion(slug: string): void
+  onSize(slug: string): void
+  disabled?: boolean
+  /** Show the monthly price beside each size. */
+  withPrices?: boolean
+  /** Keep a saved value DigitalOcean no longer lists visible rather than silently changing it. */
+  keepUnknown?: boolean
+}
+
+export function RegionSizeFields(props: RegionSizeFieldsProps) {
+  const ids = { region: useId(), size: useId() }
+  const unknownRegion = props.keepUnknown === true && props.region !== '' && !props.regions.some((r) => r.slug === props.region)
+  const unknownSize = props.keepUnknown === true && props.size !== '' && !props.sizes.some((s) => s.slug === props.size)
+  return (
+    <div className="grid-2">
+      <div className="field">
+        <label htmlFor={ids.region}>{props.labels.region}</label>
+        <select id={ids.region} value={props.region} onChange={(e) => props.onRegion(e.target.value)} disabled={props.disabled}>
+          {unknownRegion && <option value={props.region}>{props.region}</option>}
+          {props.regions.map((r) => (
+            <option key={r.slug} value={r.slug}>
+              {r.name} ({r.slug})
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor={ids.size}>{props.labels.size}</label>
+        <select id={ids.size} value={props.size} onChange={(e) => props.onSize(e.target.value)} disabled={props.disabled || props.sizes.length === 0}>
+          {unknownSize && <option value={props.size}>{props.size}</option>}
+          {props.sizes.map((s) => (
+            <option key={s.slug} value={s.slug}>
+              {props.withPrices ? `${s.slug} · ${money(s.priceMonthly)}/mo` : s.slug}
+            </option>
+          ))}
+        </select>
+      </div>
+    </div>
+  )
+}
