@@ -10,6 +10,9 @@ export const DESKTOP_PACKAGES = [
   'mousepad',
   'dbus-x11',
   'xfonts-base',
+  // Recommends would bring an icon theme and a UI font; without them panels show blank icons.
+  'adwaita-icon-theme',
+  'fonts-dejavu-core',
   'tigervnc-standalone-server',
   'tigervnc-common',
   'tigervnc-tools',
@@ -17,6 +20,21 @@ export const DESKTOP_PACKAGES = [
 ] as const
 
 export const VNC_GEOMETRY = '1600x900'
+
+/*
+ * Notes on choices that only show on a real droplet (kept out of the script to save user-data bytes;
+ * see also the user-data size budget test):
+ * - NEEDRESTART_SUSPEND: with mode "a" alone needrestart may restart docker.service after an install
+ *   that replaced a library, killing the background image pulls.
+ * - DPkg::Lock::Timeout covers the dpkg lock only; apt's lists lock (apt-get update) is taken without
+ *   waiting, hence `retry`. Acquire::Retries retries single downloads from the mirror.
+ * - on_exit: set -u, ${VAR:?} and fatal signals (a reboot mid-setup) bypass the ERR trap, which left the
+ *   beacon at "still running" forever and policy-rc.d in place, silently keeping every later package
+ *   from starting its service. Background jobs do not inherit EXIT or ERR-on-async, so the pulls are safe.
+ * - tigervncpasswd is Debian's binary; `vncpasswd` is only an alternatives link to it.
+ * - tigervncserver@.service is Type=forking and reports success before Xvnc listens, so a session
+ *   that dies at once would still have ended in "done"; waiting for 5901 makes that a start-vnc failure.
+ */
 
 export function setupScript(): string {
   const p = DROPLET_PATHS
@@ -36,9 +54,11 @@ exec >>${p.log} 2>&1
 BEACON=${p.beaconScript}
 STEP=boot
 export DEBIAN_FRONTEND=noninteractive
-# Ubuntu's needrestart would otherwise wait for an answer after each install.
-export NEEDRESTART_MODE=a
-APT=(apt-get -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+# needrestart must neither ask nor restart services (docker mid-pull) during setup.
+export NEEDRESTART_MODE=a NEEDRESTART_SUSPEND=1
+APT=(apt-get -y -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+RETRY_DELAY=\${DICTUMAL_RETRY_DELAY:-15}
+FAILED=
 
 step() {
   STEP=$1
@@ -50,6 +70,7 @@ on_error() {
   local code=$1 line=$2
   trap - ERR
   set +e
+  FAILED=1
   echo "!! $(date -u +%Y-%m-%dT%H:%M:%SZ) step $STEP failed with exit code $code (line $line)"
   rm -f /usr/sbin/policy-rc.d
   "$BEACON" fail "$STEP" "$code"
@@ -58,6 +79,38 @@ on_error() {
   exit "$code"
 }
 trap 'on_error $? $LINENO' ERR
+
+on_exit() {
+  local code=$?
+  rm -f /usr/sbin/policy-rc.d
+  if [ "$code" -ne 0 ] && [ -z "$FAILED" ]; then on_error "$code" "?"; fi
+}
+trap on_exit EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+retry() {
+  local attempt=1 code
+  until "$@"; do
+    code=$?
+    if [ "$attempt" -ge 3 ]; then return "$code"; fi
+    echo "-- attempt $attempt failed (exit $code): $*"
+    sleep $((attempt * RETRY_DELAY))
+    attempt=$((attempt + 1))
+  done
+}
+
+wait_for_port() {
+  local port=$1 seconds=$2
+  while [ "$seconds" -gt 0 ]; do
+    if timeout 2 bash -c ": </dev/tcp/127.0.0.1/$port" 2>/dev/null; then return 0; fi
+    sleep 1
+    seconds=$((seconds - 1))
+  done
+  echo "!! nothing listens on 127.0.0.1:$port"
+  return 1
+}
 
 start_beacon_server() {
   systemctl is-active --quiet ${BEACON_SERVICE}.service || ${BEACON_SERVER_COMMAND}
@@ -94,7 +147,7 @@ chmod 0600 "$keys"
 
 step configure-firewall
 if ! command -v ufw >/dev/null; then
-  "\${APT[@]}" update
+  retry "\${APT[@]}" update
   "\${APT[@]}" install --no-install-recommends ufw
 fi
 ufw default deny incoming
@@ -103,13 +156,13 @@ ${ufwAllows}
 ufw --force enable
 
 step install-docker
-"\${APT[@]}" update
+retry "\${APT[@]}" update
 "\${APT[@]}" install --no-install-recommends docker.io
 systemctl enable --now docker
 # The images download while apt installs the desktop.
-docker pull --quiet ${GUACD_IMAGE} &
+retry docker pull --quiet ${GUACD_IMAGE} &
 pull_guacd=$!
-docker pull --quiet ${GUACAMOLE_IMAGE} &
+retry docker pull --quiet ${GUACAMOLE_IMAGE} &
 pull_guacamole=$!
 
 step install-packages
@@ -124,9 +177,12 @@ wait "$pull_guacd"
 wait "$pull_guacamole"
 
 step start-vnc
+# install -d would make ~/.config root-owned, and XFCE could not save anything.
+install -d -o ${user} -g ${user} -m 0755 ${home}/.config
+vnc_passwd=$(command -v tigervncpasswd || command -v vncpasswd)
 for dir in ${home}/.vnc ${home}/.config/tigervnc; do
   install -d -o ${user} -g ${user} -m 0700 "$dir"
-  printf '%s\\n' "$VNC_PASSWORD" | vncpasswd -f >"$dir/passwd"
+  printf '%s\\n' "$VNC_PASSWORD" | "$vnc_passwd" -f >"$dir/passwd"
   printf 'session=xfce\\ngeometry=${VNC_GEOMETRY}\\nlocalhost\\nsecuritytypes=vncauth\\nalwaysshared\\n' >"$dir/config"
   chown ${user}:${user} "$dir/passwd" "$dir/config"
   chmod 0600 "$dir/passwd" "$dir/config"
@@ -136,6 +192,12 @@ chown ${user}:${user} ${home}/.vnc/xstartup
 chmod 0755 ${home}/.vnc/xstartup
 printf ':1=${user}\\n' >/etc/tigervnc/vncserver.users
 systemctl enable --now tigervncserver@:1
+# Type=forking succeeds before Xvnc listens: a dead desktop must fail here, not end in "done".
+if ! wait_for_port 5901 90; then
+  systemctl status --no-pager --lines=30 tigervncserver@:1 || true
+  tail -n 30 ${home}/.vnc/*.log || true
+  false
+fi
 
 step start-guacamole
 docker rm -f guacd guacamole >/dev/null 2>&1 || true
