@@ -1,7 +1,8 @@
 // The engine against real parts: a fake DigitalOcean behind Prism (the official contract), fake
 // droplets booting on 127.x addresses with the certificate and key from the user data the app sent,
 // a real store on disk. Only the keychain is in memory here (the CLI tests use the real one).
-import { mkdtempSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -13,6 +14,7 @@ import { sampleDeployment } from '../../../test/fixtures/deployment'
 import { startFakeCloud, type FakeCloud } from '../../../test/fakes/droplet-farm'
 import type { FakeDropletOptions } from '../../../test/fakes/fake-droplet'
 import { unexplainedViolations, viaPrism } from '../../../test/contract/via-prism'
+import { requireTool } from '../recipe/testing/require-tool'
 import { INIT_LOG } from './engine'
 import { STAGES } from './progress'
 
@@ -365,5 +367,35 @@ describe('awkward timings', () => {
     const result = await creating
     expect(result.status).toBe('DESTROYED')
     expect(r.cloud.digitalOcean.droplets.size).toBe(0)
+  })
+})
+
+describe('image choice', () => {
+  it('with DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE creates on the newest Ubuntu, with user data cloud-init accepts', async (ctx) => {
+    const cloud = await startFakeCloud()
+    const secrets = new MemorySecrets()
+    const services = await createAppServices({
+      dataDir: mkdtempSync(join(tmpdir(), 'dictumal-engine-')),
+      env: { DIGITALOCEAN_API_URL: await viaPrism(cloud.digitalOcean), DIGITALOCEAN_API_TOKEN: cloud.digitalOcean.token, DIGITALOCEAN_USE_LATEST_UBUNTU_IMAGE: 'true' },
+      info: { name: 'Dictumal', version: 'test', platform: process.platform, dataDir: '' },
+      secrets,
+    })
+    try {
+      const made = await createConstitution(services.store, { name: 'Latest', body: '# newest\n' })
+      if (!made.ok) throw new Error('setup')
+      const created = await services.engine.create({ constitutionId: made.value.id, region: 'nyc3', size: 's-2vcpu-4gb' })
+      expect(created.image).toBe('ubuntu-25-10-x64')
+      const dropletId = services.engine.find(created.id).dropletId ?? -1
+      expect(cloud.digitalOcean.view(dropletId)?.image).toMatchObject({ slug: 'ubuntu-25-10-x64' })
+      requireTool('cloud-init', (note) => ctx.skip(note))
+      const file = join(mkdtempSync(join(tmpdir(), 'dictumal-latest-')), 'user-data.yaml')
+      writeFileSync(file, cloud.digitalOcean.userData.get(dropletId) ?? '')
+      const result = spawnSync('cloud-init', ['schema', '--config-file', file], { encoding: 'utf8' })
+      expect(result.status, result.stderr).toBe(0)
+      expect(await unexplainedViolations(cloud.digitalOcean)).toEqual([])
+    } finally {
+      await services.close()
+      await cloud.close()
+    }
   })
 })
