@@ -10,7 +10,7 @@ import { build } from 'rolldown'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import type { EventChannel, EventChannels } from '../../preload/contract'
 import type { Handlers } from '../../main/core/api'
-import { CONTENT_SECURITY_POLICY, mimeTypeFor } from '../../main/core/app-protocol'
+import { APP_ORIGIN, CONTENT_SECURITY_POLICY, mimeTypeFor, resolveAppAsset } from '../../main/core/app-protocol'
 
 const repoRoot = resolve(import.meta.dirname, '../..')
 const rendererDir = resolve(repoRoot, 'out/renderer')
@@ -59,9 +59,9 @@ async function serveRenderer(): Promise<{ server: Server; url: string }> {
     throw new Error('The renderer is not built: run "npm run build" before the e2e tests.')
   }
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)
-    const file = resolve(rendererDir, path === '/' ? 'index.html' : `.${path}`)
-    if (!file.startsWith(rendererDir)) {
+    // The same mapping (and traversal guard) as the app's own app:// protocol.
+    const file = resolveAppAsset(rendererDir, `${APP_ORIGIN}${req.url ?? '/'}`)
+    if (!file) {
       res.writeHead(404).end()
       return
     }

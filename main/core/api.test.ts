@@ -90,7 +90,7 @@ describe('handlers', () => {
     expect(answer).toMatchObject({ ok: false, error: { code: 'no-shell' } })
     expect(await handlers['desktop:state']()).toEqual({ deploymentId: null })
     const missing = await handlers['deployments:copy-ip']('deadbeef')
-    expect(missing).toMatchObject({ ok: false, error: { code: 'not-found' } })
+    expect(missing).toMatchObject({ ok: false, error: { code: 'deployment-not-found' } })
   })
 
   it('fetches the catalog with prices and the image that will be used', async () => {

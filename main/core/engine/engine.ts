@@ -6,13 +6,15 @@
 import { randomUUID } from 'node:crypto'
 import type { Agent } from 'undici'
 import type { Beacon } from '../recipe'
-import type { Constitution, Deployment, ReadinessChecks, UnmanagedDroplet } from '../../../preload/contract'
+import type { Deployment, ReadinessChecks, UnmanagedDroplet } from '../../../preload/contract'
 import { generateDeploymentCertificate } from '../certificate'
 import { generateDeploymentSecrets, type DeploymentSecrets } from '../deployment-secrets'
+import type { StoreData } from '../store'
 import { deploymentTag, publicIpv4, type CreateDropletInput, type DeleteOutcome, type Droplet } from '../digitalocean'
 import { buildLaunchUrl, mintLaunchToken } from '../guacamole-token'
 import { log } from '../log'
 import { buildUserData, describeBeaconFailure, dropletNameFor } from '../recipe'
+import { findDeploymentByPrefix } from '../store/records'
 import { AppError } from '../user-error'
 import {
   advance,
@@ -35,8 +37,8 @@ export interface EngineClock {
 
 /** The store as the engine needs it (main/core/store implements it). */
 export interface StorePort {
-  read(): { deployments: readonly Deployment[]; constitutions: readonly Constitution[] }
-  update<T>(fn: (draft: { deployments: Deployment[]; constitutions: Constitution[] }) => T): Promise<T>
+  read(): StoreData
+  update<T>(fn: (draft: StoreData) => T): Promise<T>
 }
 
 /** What the keychain keeps per deployment: the secrets, and the pin so a lost record can be adopted. */
@@ -207,15 +209,9 @@ export class Engine {
 
   /** A deployment by full id or any unique prefix. */
   find(idOrPrefix: string): Deployment {
-    const needle = idOrPrefix.trim().toLowerCase()
-    if (needle === '') throw new AppError('not-found', 'Give a deployment id (or the first characters of one).')
-    const all = this.store.read().deployments
-    const exact = all.find((d) => d.id === needle)
-    if (exact) return { ...exact }
-    const matches = all.filter((d) => d.id.startsWith(needle))
-    if (matches.length === 1 && matches[0]) return { ...matches[0] }
-    if (matches.length === 0) throw new AppError('not-found', `No deployment has an id starting with "${needle}".`)
-    throw new AppError('ambiguous-id', `"${needle}" matches ${matches.length} deployments; give more characters of the id.`)
+    const found = findDeploymentByPrefix(this.store.read(), idOrPrefix)
+    if (!found.ok) throw new AppError(found.error.code, found.error.message, found.error.hint)
+    return { ...found.value, checks: { ...found.value.checks } }
   }
 
   unmanaged(): UnmanagedDroplet[] {

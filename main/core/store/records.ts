@@ -58,14 +58,14 @@ export function findDeploymentByPrefix(data: StoreData, prefix: string): Result<
   if (matches.length === 0) {
     return {
       ok: false,
-      error: { code: 'deployment-not-found', message: `No deployment has an ID starting with "${prefix}".`, hint: 'Run "dictumal list" to see them.' },
+      error: { code: 'deployment-not-found', message: `No deployment has an ID starting with "${wanted}".` },
     }
   }
   return {
     ok: false,
     error: {
       code: 'deployment-ambiguous',
-      message: `"${prefix}" matches ${matches.length} deployments (${matches.map((d) => d.id.slice(0, 8)).join(', ')}); give more characters.`,
+      message: `"${wanted}" matches ${matches.length} deployments (${matches.map((d) => d.id.slice(0, 8)).join(', ')}); give more characters.`,
     },
   }
 }
