@@ -84,6 +84,8 @@ export interface Settings {
   sshKeys: string[]
   /** Preferred launch host; blank means the droplet IP. */
   gatewayHost: string
+  /** Whether the remote desktop page may read the local clipboard (Guacamole's clipboard sync). */
+  desktopClipboardRead: boolean
 }
 
 /** Settings plus what the environment overrides (an env var wins over a setting). */
@@ -154,12 +156,97 @@ export interface UnmanagedDroplet {
   canAdopt: boolean
 }
 
+// ---------- Desktop images (SPEC §10) ----------
+
+export const IMAGE_STATUSES = ['BUILDING', 'READY', 'ERROR'] as const
+export type ImageStatus = (typeof IMAGE_STATUSES)[number]
+
+/** An image build's stages in order, each with its percent (main/core/images). */
+export const IMAGE_STAGES = ['creating-builder', 'waiting-for-ip', 'installing', 'stopping', 'snapshotting', 'deleting-builder', 'ready'] as const
+export type ImageStage = (typeof IMAGE_STAGES)[number]
+
+/** A desktop image: a snapshot of a droplet on which only the install half of the recipe ran. */
+export interface DesktopImage {
+  id: string
+  /** DigitalOcean's snapshot id, once the snapshot exists. */
+  snapshotId: string | null
+  /** The snapshot's name: dictumal-image-r<recipeVersion>-<yyyymmdd-hhmm>. */
+  name: string
+  recipeVersion: number
+  /** Regions the snapshot is available in (a transfer adds one). */
+  regions: string[]
+  sizeGigabytes: number | null
+  status: ImageStatus
+  stage: ImageStage
+  percent: number
+  error: string | null
+  createdAt: string
+  updatedAt: string
+  /** The region and size the builder droplet runs in. */
+  region: string
+  size: string
+  /** The builder droplet, kept until it is deleted, so a restarted engine finishes or cleans up. */
+  builderDropletId: number | null
+  builderIp: string | null
+  /** The shutdown, power_off or snapshot action being waited for (stored before waiting). */
+  actionId: number | null
+  /** Transfers to other regions still in progress. */
+  transfers: { region: string; actionId: number }[]
+}
+
+/** How long a deploy or a build took, measured (main/core/images/timings.ts). */
+export interface TimingSample {
+  kind: 'fresh' | 'image' | 'build'
+  /** The deployment or image it measured (one sample each). */
+  subjectId: string
+  totalMs: number
+  /** Milliseconds spent in each stage, as far as a running engine saw them. */
+  steps: Record<string, number>
+  at: string
+}
+
+/** What the deploy dialog shows: the path a deploy will take and how long each path takes. */
+export interface DeployPlanView {
+  path: 'image' | 'fresh'
+  /** Why: an explicit image (env or setting) always deploys fresh. */
+  reason: 'newest-ready-image' | 'no-ready-image' | 'explicit-image' | 'fresh-requested'
+  image: { id: string; name: string; snapshotId: string } | null
+  /** An image of the current recipe version that is READY in another region (it can be copied here). */
+  elsewhere: { id: string; name: string; regions: string[] } | null
+  /** Whether any image of the current recipe version exists or is building (offer to build one if not). */
+  anyImage: boolean
+  estimates: {
+    fresh: { ms: number; measured: number }
+    image: { ms: number; measured: number }
+    build: { ms: number; measured: number }
+  }
+}
+
 export type DesktopMode = 'embedded' | 'window'
 export type DesktopAction = 'back' | 'reconnect' | 'fullscreen' | 'open-separately'
 
 /** Which desktop the main window is showing (null: the app's own pages). */
 export interface DesktopState {
   deploymentId: string | null
+  /** True while the desktop is still loading (the toolbar offers Cancel). */
+  connecting?: boolean
+}
+
+/**
+ * Where the renderer's desktop placeholder sits in the window (CSS pixels of the main window's
+ * content area), and whether something of the app's own (a dialog, a message) must show over it.
+ */
+export interface DesktopLayout {
+  x: number
+  y: number
+  width: number
+  height: number
+  covered: boolean
+}
+
+/** A page the tray (or another part of main) asks the window to show. */
+export interface NavigateRequest {
+  view: 'new-deployment' | 'deployments'
 }
 
 // ---------- Channels ----------
@@ -184,6 +271,10 @@ export interface InvokeChannels {
   'desktop:action': (action: DesktopAction) => Result<null>
   /** Which desktop is showing now (a reloaded page asks once, then follows desktop:changed). */
   'desktop:state': () => DesktopState
+  /** The renderer's desktop placeholder moved, resized, or was covered/uncovered by a dialog. */
+  'desktop:layout': (layout: DesktopLayout) => null
+  /** A navigation asked for before the page could hear it (taken once, on mount). */
+  'navigate:pending': () => NavigateRequest | null
   'unmanaged:list': () => UnmanagedDroplet[]
   'unmanaged:adopt': (dropletId: number) => Result<Deployment>
   'unmanaged:destroy': (dropletId: number) => Result<null>
@@ -198,7 +289,7 @@ export interface EventChannels {
   'auth:changed': AuthStatus
   'desktop:changed': DesktopState
   /** The tray asked the window to show a page. */
-  'navigate': { view: 'new-deployment' | 'deployments' }
+  'navigate': NavigateRequest
 }
 
 export type InvokeChannel = keyof InvokeChannels
@@ -239,6 +330,7 @@ export interface DictumalApi {
   desktop: {
     action: Promised<InvokeChannels['desktop:action']>
     state: Promised<InvokeChannels['desktop:state']>
+    layout: Promised<InvokeChannels['desktop:layout']>
     onChanged: Listener<'desktop:changed'>
   }
   unmanaged: {
@@ -252,4 +344,5 @@ export interface DictumalApi {
     update: Promised<InvokeChannels['settings:update']>
   }
   onNavigate: Listener<'navigate'>
+  pendingNavigation: Promised<InvokeChannels['navigate:pending']>
 }

@@ -2,6 +2,7 @@
 // until it passes here, because the user, the CLI or a newer app version may have written it.
 import { z } from 'zod'
 import { DEPLOYMENT_STAGES, DEPLOYMENT_STATUSES, type Constitution, type Deployment, type Settings } from '../../../preload/contract'
+import { imageSchema, timingSchema, type DesktopImage, type TimingSample } from '../images/image-schema'
 
 export const SCHEMA_VERSION = 1
 
@@ -12,6 +13,10 @@ export interface StoreData {
   constitutions: Constitution[]
   deployments: Deployment[]
   settings: Settings
+  /** Desktop images (SPEC §10); files from before images load with none. */
+  images: DesktopImage[]
+  /** Measured deploy and build times, a short rolling record per kind. */
+  timings: TimingSample[]
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -29,6 +34,8 @@ export function emptyStoreData(): StoreData {
     constitutions: [],
     deployments: [],
     settings: { ...DEFAULT_SETTINGS, sshKeys: [] },
+    images: [],
+    timings: [],
   }
 }
 
@@ -98,6 +105,8 @@ const storeSchema = z.object({
   constitutions: z.array(constitutionSchema),
   deployments: z.array(deploymentSchema),
   settings: settingsSchema.default(() => ({ ...DEFAULT_SETTINGS, sshKeys: [] })),
+  images: z.array(imageSchema).default(() => []),
+  timings: z.array(timingSchema).default(() => []),
 })
 
 // Compile-time guard: the schemas must produce exactly the contract's types.
@@ -137,7 +146,8 @@ export function validateStoreData(raw: unknown): { ok: true; data: StoreData } |
     return { ok: false, detail: `${first?.message ?? 'invalid'}${where}` }
   }
   const data: StoreData = parsed.data
-  const duplicate = firstDuplicate(data.deployments.map((d) => d.id)) ?? firstDuplicate(data.constitutions.map((c) => c.id))
+  const duplicate =
+    firstDuplicate(data.deployments.map((d) => d.id)) ?? firstDuplicate(data.constitutions.map((c) => c.id)) ?? firstDuplicate(data.images.map((i) => i.id))
   if (duplicate !== undefined) return { ok: false, detail: `duplicate id ${duplicate}` }
   return { ok: true, data }
 }
