@@ -70,6 +70,53 @@ describe.skipIf(!available)('DigitalOcean client through Prism (OpenAPI contract
     expect(await unexplainedViolations(fake)).toEqual([])
   })
 
+  it('covers the snapshot calls (droplet actions, actions, snapshots, create from snapshot, transfer)', async () => {
+    const deploymentId = '3f2a9c4e-0000-4000-8000-0000000000aa'
+    const tags = ['dictumal', `dictumal-${deploymentId}`]
+    const base = { deploymentId, region: 'nyc3', size: 's-2vcpu-4gb', userData: '', sshKeys: [], tags }
+    const droplet = await client.createDroplet({ ...base, name: 'dictumal-hib-3f2a9c4e', image: 'ubuntu-24-04-x64' })
+    const settled = async (id: number): Promise<string> => {
+      for (let i = 0; i < 100; i++) {
+        const action = await client.getAction(id)
+        if (action.status !== 'in-progress') return action.status
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      return 'in-progress'
+    }
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(await settled((await client.dropletAction(droplet.id, { type: 'shutdown' })).id)).toBe('completed')
+    expect(await settled((await client.dropletAction(droplet.id, { type: 'power_on' })).id)).toBe('completed')
+    expect(await settled((await client.dropletAction(droplet.id, { type: 'power_off' })).id)).toBe('completed')
+    expect((await client.getDroplet(droplet.id))?.status).toBe('off')
+    const snapshotAction = await client.dropletAction(droplet.id, { type: 'snapshot', name: 'dictumal-hibernate-3f2a9c4e-20261201-1700' })
+    expect(await settled(snapshotAction.id)).toBe('completed')
+    const [own] = await client.listDropletSnapshots(droplet.id)
+    expect(own?.name).toBe('dictumal-hibernate-3f2a9c4e-20261201-1700')
+    expect((await client.listSnapshots()).map((s) => s.id)).toContain(own!.id)
+    expect((await client.getSnapshot(own!.id))?.sizeGigabytes).toBeGreaterThan(0)
+    expect(await settled((await client.transferImage(Number(own!.id), 'ams3')).id)).toBe('completed')
+    const resumed = await client.createDroplet({ ...base, name: 'dictumal-hib-3f2a9c4e-r', image: Number(own!.id) })
+    expect(resumed.image.id).toBe(Number(own!.id))
+    await client.deleteDroplet(droplet.id)
+    await client.deleteDroplet(resumed.id)
+    expect(await client.deleteSnapshot(own!.id)).toBe('deleted')
+    expect(await client.getSnapshot(own!.id)).toBeNull()
+    expect(await client.deleteSnapshot(own!.id)).toBe('already-gone')
+    const paths = new Set((await observedExchanges(fake)).map((e) => `${e.method} ${e.path.replace(/\d+/g, '{id}')}`))
+    for (const call of [
+      'POST /v{id}/droplets/{id}/actions',
+      'GET /v{id}/actions/{id}',
+      'GET /v{id}/droplets/{id}/snapshots',
+      'GET /v{id}/snapshots',
+      'GET /v{id}/snapshots/{id}',
+      'DELETE /v{id}/snapshots/{id}',
+      'POST /v{id}/images/{id}/actions',
+    ]) {
+      expect(paths).toContain(call)
+    }
+    expect(await unexplainedViolations(fake)).toEqual([])
+  })
+
   it('error replies (401, 422, 429, 500) match the spec too', async () => {
     const wrong = new DigitalOceanClient({ baseUrl, token: async () => 'not-the-token', maxRetries: 0 })
     await expect(wrong.getAccount()).rejects.toMatchObject({ code: 'invalid-token' })

@@ -15,8 +15,38 @@ export interface FakeDroplet {
   sshKeys: Array<string | number>
   ip: string
   createdAt: number
-  /** Overrides the clock-driven status when set. */
+  /** Overrides the clock-driven status when set (shutdown and power_off set `off`). */
   status?: 'new' | 'active' | 'off' | 'archive'
+  /** Set when the droplet was created from a snapshot (a numeric image id). */
+  fromSnapshot?: number
+}
+
+export interface FakeSnapshot {
+  id: number
+  name: string
+  regions: string[]
+  sizeGigabytes: number
+  minDiskSize: number
+  createdAt: number
+  resourceId: number
+}
+
+/** How the next action of a type ends: on the timeline, errored, or never (stays in-progress). */
+export type ActionOutcome = 'completed' | 'errored' | 'never'
+
+export interface FakeAction {
+  id: number
+  type: string
+  resourceId: number
+  resourceType: 'droplet' | 'image'
+  region: string
+  startedAt: number
+  /** When it finishes; null while it never will (until completeAction()). */
+  doneAt: number | null
+  outcome: 'completed' | 'errored'
+  /** Its effect (droplet off, snapshot made, region added), applied once when it completes. */
+  effect: () => void
+  settled: boolean
 }
 
 export interface RecordedRequest {
@@ -52,6 +82,8 @@ export interface FakeDigitalOceanOptions {
   ipAfterMs?: number
   /** Hands out droplet addresses; must stay inside 127.0.0.0/8. Default counts up from 127.0.0.10. */
   allocateIp?: () => string
+  /** Also allow 192.0.2.0/24 (reserved for documentation): the boot rehearsal's own network namespace. */
+  allowRehearsalNetwork?: boolean
   dropletLimit?: number
   /** Requests allowed per window before 429 (default 5000 per hour, like DigitalOcean). */
   rateLimit?: { limit: number; windowMs: number }
@@ -59,6 +91,10 @@ export interface FakeDigitalOceanOptions {
   now?: () => number
   /** Caps per_page below DigitalOcean's 200 so tests can see several pages with a few items. */
   maxPerPage?: number
+  /** How long a droplet or image action stays in-progress (default 30 ms). */
+  actionMs?: number
+  /** Billable size of new snapshots (default 4.2 GiB). */
+  snapshotSizeGigabytes?: number
 }
 
 export interface FakeDigitalOcean {
@@ -69,6 +105,14 @@ export interface FakeDigitalOcean {
   readonly droplets: Map<number, FakeDroplet>
   readonly userData: Map<number, string>
   readonly requests: RecordedRequest[]
+  readonly snapshots: Map<number, FakeSnapshot>
+  readonly actions: Map<number, FakeAction>
+  /** The next `count` actions of this type end this way instead of completing on the timeline. */
+  planAction(type: string, outcome: ActionOutcome, count?: number): void
+  /** Finishes an action now (an action planned `never`, say). */
+  completeAction(id: number, outcome?: 'completed' | 'errored'): void
+  /** Applies every action whose time has come (requests do this by themselves). */
+  settle(): void
   /** Queue misbehaviour for the next matching requests. */
   inject(fault: Fault): void
   clearFaults(): void
@@ -175,6 +219,12 @@ export async function startFakeDigitalOcean(options: FakeDigitalOceanOptions = {
   const requests: RecordedRequest[] = []
   const faults: Array<Fault & { left: number }> = []
   let nextId = 500_000_001
+  let nextSnapshotId = 190_000_001
+  let nextActionId = 2_000_000_001
+  const actionMs = options.actionMs ?? 30
+  const snapshots = new Map<number, FakeSnapshot>()
+  const actions = new Map<number, FakeAction>()
+  const plans: Array<{ type: string; outcome: ActionOutcome; left: number }> = []
   let windowStart = now()
   let used = 0
 
@@ -183,7 +233,7 @@ export async function startFakeDigitalOcean(options: FakeDigitalOceanOptions = {
     const status = d.status ?? (age >= activeAfterMs ? 'active' : 'new')
     const size = SIZES.find((s) => s.slug === d.size) ?? SIZES[0]!
     const region = REGIONS.find((r) => r.slug === d.region) ?? REGIONS[0]!
-    const image = IMAGES.find((i) => i.slug === d.image) ?? IMAGES[1]!
+    const image = d.fromSnapshot !== undefined ? snapshotImage(d.fromSnapshot) : (IMAGES.find((i) => i.slug === d.image) ?? IMAGES[1]!)
     const v4 =
       age >= ipAfterMs
         ? [{ ip_address: d.ip, netmask: '255.255.255.0', gateway: '127.0.0.1', type: 'public' as const }]
@@ -212,6 +262,134 @@ export async function startFakeDigitalOcean(options: FakeDigitalOceanOptions = {
       tags: [...d.tags],
       vpc_uuid: '5a4981aa-9653-4bd1-bef5-d6bff52042e4',
     }
+  }
+
+  function snapshotImage(id: number): Record<string, unknown> {
+    const snap = snapshots.get(id)
+    return {
+      id,
+      name: snap?.name ?? `snapshot-${id}`,
+      type: 'snapshot',
+      distribution: 'Ubuntu',
+      slug: null,
+      public: false,
+      regions: snap?.regions ?? [],
+      created_at: iso(snap?.createdAt ?? now()),
+      min_disk_size: snap?.minDiskSize ?? 25,
+      size_gigabytes: snap?.sizeGigabytes ?? 1,
+      tags: [],
+      status: 'available',
+      error_message: '',
+    }
+  }
+
+  function iso(ms: number): string {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  }
+
+  function regionView(slug: string): Record<string, unknown> {
+    const region = REGIONS.find((r) => r.slug === slug) ?? REGIONS[0]!
+    return { name: region.name, slug: region.slug, features: ['backups', 'ipv6', 'metadata'], available: region.available, sizes: region.sizes }
+  }
+
+  function settle(): void {
+    const t = now()
+    for (const action of actions.values()) {
+      if (action.settled || action.doneAt === null || action.doneAt > t) continue
+      action.settled = true
+      if (action.outcome === 'completed') action.effect()
+    }
+  }
+
+  function startAction(type: string, resourceType: FakeAction['resourceType'], resourceId: number, region: string, effect: () => void): FakeAction {
+    const planIndex = plans.findIndex((p) => p.type === type)
+    const plan = planIndex === -1 ? undefined : plans[planIndex]
+    if (plan !== undefined) {
+      plan.left -= 1
+      if (plan.left <= 0) plans.splice(planIndex, 1)
+    }
+    const outcome = plan?.outcome ?? 'completed'
+    const action: FakeAction = {
+      id: nextActionId++,
+      type,
+      resourceId,
+      resourceType,
+      region,
+      startedAt: now(),
+      doneAt: outcome === 'never' ? null : now() + actionMs,
+      outcome: outcome === 'errored' ? 'errored' : 'completed',
+      effect,
+      settled: false,
+    }
+    actions.set(action.id, action)
+    return action
+  }
+
+  function actionView(a: FakeAction): Record<string, unknown> {
+    const done = a.settled
+    return {
+      id: a.id,
+      status: done ? a.outcome : 'in-progress',
+      type: a.type,
+      started_at: iso(a.startedAt),
+      completed_at: done && a.doneAt !== null ? iso(a.doneAt) : null,
+      resource_id: a.resourceId,
+      resource_type: a.resourceType,
+      region: regionView(a.region),
+      region_slug: a.region,
+    }
+  }
+
+  function snapshotView(snap: FakeSnapshot, shape: 'snapshots' | 'droplet'): Record<string, unknown> {
+    const base = {
+      name: snap.name,
+      created_at: iso(snap.createdAt),
+      regions: [...snap.regions],
+      min_disk_size: snap.minDiskSize,
+      size_gigabytes: snap.sizeGigabytes,
+    }
+    if (shape === 'droplet') return { id: snap.id, ...base, type: 'snapshot' }
+    return { id: String(snap.id), ...base, resource_id: String(snap.resourceId), resource_type: 'droplet', tags: [] }
+  }
+
+  const notFound = (res: ServerResponse): void => send(res, 404, errorBody('not_found', 'The resource you were accessing could not be found.'))
+
+  function dropletAction(res: ServerResponse, droplet: FakeDroplet, body: Record<string, unknown>): void {
+    const busy = [...actions.values()].some((a) => a.resourceType === 'droplet' && a.resourceId === droplet.id && !a.settled)
+    if (busy) {
+      send(res, 422, errorBody('unprocessable_entity', 'Droplet already has a pending event.'))
+      return
+    }
+    const type = body.type
+    let effect: () => void
+    if (type === 'shutdown' || type === 'power_off') {
+      effect = () => {
+        droplet.status = 'off'
+      }
+    } else if (type === 'power_on') {
+      effect = () => {
+        droplet.status = 'active'
+      }
+    } else if (type === 'snapshot') {
+      const name = typeof body.name === 'string' && body.name !== '' ? body.name : `${droplet.name}-${now()}`
+      const disk = (SIZES.find((s) => s.slug === droplet.size) ?? SIZES[0]!).disk
+      effect = () => {
+        const id = nextSnapshotId++
+        snapshots.set(id, {
+          id,
+          name,
+          regions: [droplet.region],
+          sizeGigabytes: options.snapshotSizeGigabytes ?? 4.2,
+          minDiskSize: disk,
+          createdAt: now(),
+          resourceId: droplet.id,
+        })
+      }
+    } else {
+      send(res, 422, errorBody('unprocessable_entity', `The fake does not do ${String(type)} actions.`))
+      return
+    }
+    send(res, 201, { action: actionView(startAction(String(type), 'droplet', droplet.id, droplet.region, effect)) })
   }
 
   function rateHeaders(): Record<string, string> {
@@ -279,7 +457,11 @@ export async function startFakeDigitalOcean(options: FakeDigitalOceanOptions = {
     if (typeof region !== 'string' || regionEntry === undefined) return 'You specified an invalid region for Droplet creation.'
     if (!regionEntry.available) return 'Region is not available.'
     if (!regionEntry.sizes.includes(size)) return 'Size is not available in this region.'
-    if (typeof image !== 'string' || !IMAGES.some((i) => i.slug === image)) return 'You specified an invalid image for Droplet creation.'
+    if (typeof image === 'number') {
+      const snap = snapshots.get(image)
+      if (snap === undefined) return 'You specified an invalid image for Droplet creation.'
+      if (!snap.regions.includes(region)) return 'The image is not available in the region you selected.'
+    } else if (typeof image !== 'string' || !IMAGES.some((i) => i.slug === image)) return 'You specified an invalid image for Droplet creation.'
     const ud = body.user_data
     if (ud !== undefined && (typeof ud !== 'string' || Buffer.byteLength(ud) > MAX_USER_DATA)) return 'user_data is limited to 64 KiB.'
     if (droplets.size + 1 > dropletLimit) return 'creating this/these droplet(s) will exceed your droplet limit'
@@ -298,8 +480,10 @@ export async function startFakeDigitalOcean(options: FakeDigitalOceanOptions = {
       sshKeys: Array.isArray(body.ssh_keys) ? (body.ssh_keys as Array<string | number>) : [],
       ip: allocateIp(),
       createdAt: now(),
+      ...(typeof body.image === 'number' ? { fromSnapshot: body.image } : {}),
     }
-    if (!droplet.ip.startsWith('127.')) throw new Error(`fake DigitalOcean only hands out loopback addresses, not ${droplet.ip}`)
+    const rehearsal = options.allowRehearsalNetwork === true && /^192\.0\.2\.\d{1,3}$/.test(droplet.ip)
+    if (!droplet.ip.startsWith('127.') && !rehearsal) throw new Error(`fake DigitalOcean only hands out loopback addresses, not ${droplet.ip}`)
     droplets.set(id, droplet)
     const ud = typeof body.user_data === 'string' ? body.user_data : ''
     userData.set(id, ud)
@@ -313,6 +497,7 @@ export async function startFakeDigitalOcean(options: FakeDigitalOceanOptions = {
     const path = url.pathname
     requests.push({ method, path, query: Object.fromEntries(url.searchParams), at: now() })
     const raw = await readBody(req)
+    settle()
 
     if (req.headers.authorization !== `Bearer ${token}`) {
       send(res, 401, errorBody('unauthorized', 'Unable to authenticate you'))
@@ -360,6 +545,7 @@ export async function startFakeDigitalOcean(options: FakeDigitalOceanOptions = {
       }
     }
 
+    let m: RegExpExecArray | null
     const dropletMatch = /^\/v2\/droplets\/(\d+)$/.exec(path)
     if (method === 'GET' && path === '/v2/account') {
       send(res, 200, {
@@ -418,8 +604,52 @@ export async function startFakeDigitalOcean(options: FakeDigitalOceanOptions = {
       const id = Number(dropletMatch[1])
       if (!droplets.delete(id)) send(res, 404, errorBody('not_found', 'The resource you were accessing could not be found.'))
       else send(res, 204, null)
+    } else if (method === 'POST' && (m = /^\/v2\/droplets\/(\d+)\/actions$/.exec(path)) !== null) {
+      const droplet = droplets.get(Number(m[1]))
+      if (droplet === undefined) return notFound(res)
+      const body = parseObject(raw)
+      if (body === null || typeof body.type !== 'string') return send(res, 400, errorBody('bad_request', 'The request body is not valid JSON.'))
+      dropletAction(res, droplet, body)
+    } else if (method === 'GET' && (m = /^\/v2\/actions\/(\d+)$/.exec(path)) !== null) {
+      const action = actions.get(Number(m[1]))
+      if (action === undefined) return notFound(res)
+      send(res, 200, { action: actionView(action) })
+    } else if (method === 'GET' && (m = /^\/v2\/droplets\/(\d+)\/snapshots$/.exec(path)) !== null) {
+      const id = Number(m[1])
+      if (!droplets.has(id)) return notFound(res)
+      paginate(res, req, url, 'snapshots', [...snapshots.values()].filter((s) => s.resourceId === id).map((s) => snapshotView(s, 'droplet')))
+    } else if (method === 'GET' && path === '/v2/snapshots') {
+      const type = url.searchParams.get('resource_type')
+      paginate(res, req, url, 'snapshots', type === 'volume' ? [] : [...snapshots.values()].map((s) => snapshotView(s, 'snapshots')))
+    } else if ((m = /^\/v2\/snapshots\/(\d+)$/.exec(path)) !== null && (method === 'GET' || method === 'DELETE')) {
+      const id = Number(m[1])
+      const snap = snapshots.get(id)
+      if (snap === undefined) return notFound(res)
+      if (method === 'GET') return send(res, 200, { snapshot: snapshotView(snap, 'snapshots') })
+      snapshots.delete(id)
+      send(res, 204, null)
+    } else if (method === 'POST' && (m = /^\/v2\/images\/(\d+)\/actions$/.exec(path)) !== null) {
+      const snap = snapshots.get(Number(m[1]))
+      if (snap === undefined) return notFound(res)
+      const body = parseObject(raw)
+      const region = body?.region
+      if (body?.type !== 'transfer' || typeof region !== 'string') return send(res, 422, errorBody('unprocessable_entity', 'Only transfer to a region is supported.'))
+      if (!REGIONS.some((r) => r.slug === region && r.available)) return send(res, 422, errorBody('unprocessable_entity', 'You specified an invalid region.'))
+      const action = startAction('transfer', 'image', snap.id, region, () => {
+        if (!snap.regions.includes(region)) snap.regions.push(region)
+      })
+      send(res, 201, { action: actionView(action) })
     } else {
       send(res, 404, errorBody('not_found', 'The resource you were accessing could not be found.'))
+    }
+  }
+
+  function parseObject(raw: string): Record<string, unknown> | null {
+    try {
+      const value = JSON.parse(raw) as unknown
+      return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null
+    } catch {
+      return null
     }
   }
 
@@ -440,6 +670,19 @@ export async function startFakeDigitalOcean(options: FakeDigitalOceanOptions = {
     droplets,
     userData,
     requests,
+    snapshots,
+    actions,
+    planAction(type, outcome, count = 1) {
+      plans.push({ type, outcome, left: count })
+    },
+    completeAction(id, outcome = 'completed') {
+      const action = actions.get(id)
+      if (action === undefined || action.settled) return
+      action.outcome = outcome
+      action.doneAt = now()
+      settle()
+    },
+    settle,
     inject(fault) {
       faults.push({ ...fault, left: fault.times ?? 1 })
     },

@@ -16,16 +16,20 @@ import { RateBudget, resetInMs, retryAfterMs, systemClock } from './rate-budget'
 import type { Clock, HeaderBag } from './rate-budget'
 import {
   accountReplySchema,
+  actionReplySchema,
   dropletReplySchema,
+  dropletSnapshotSchema,
   dropletSchema,
   errorBodySchema,
   imageSchema,
   pageEnvelopeSchema,
   regionSchema,
   sizeSchema,
+  snapshotReplySchema,
+  snapshotSchema,
   sshKeySchema,
 } from './schemas'
-import type { Account, Droplet, Image, Region, Size, SshKey } from './schemas'
+import type { Account, Action, Droplet, DropletSnapshot, Image, Region, Size, Snapshot, SshKey } from './schemas'
 
 export const DEFAULT_API_URL = 'https://api.digitalocean.com'
 
@@ -58,7 +62,8 @@ export interface CreateDropletInput {
   name: string
   region: string
   size: string
-  image: string
+  /** A distribution slug, or a numeric image id: a snapshot (a desktop image, a hibernated desktop). */
+  image: string | number
   userData: string
   sshKeys: string[]
   /** Must contain `dictumal-<deploymentId>`: it is how an uncertain create is found again. */
@@ -66,6 +71,45 @@ export interface CreateDropletInput {
 }
 
 export type DeleteOutcome = 'deleted' | 'already-gone'
+
+export type DropletActionRequest = { type: 'shutdown' } | { type: 'power_off' } | { type: 'power_on' } | { type: 'snapshot'; name: string }
+
+/** A DigitalOcean action (droplet power and snapshot, image transfer), in the app's own words. */
+export interface CloudAction {
+  id: number
+  status: 'in-progress' | 'completed' | 'errored'
+  type: string
+  resourceId: number | null
+}
+
+/** A droplet snapshot. Ids are strings as /v2/snapshots gives them; Number(id) is the image id. */
+export interface CloudSnapshot {
+  id: string
+  name: string
+  regions: string[]
+  sizeGigabytes: number
+  minDiskSize: number
+  createdAt: string
+  /** The droplet it was taken from, when DigitalOcean says. */
+  resourceId: string | null
+}
+
+function toAction(a: Action): CloudAction {
+  return { id: a.id, status: a.status, type: a.type, resourceId: a.resource_id ?? null }
+}
+
+function toSnapshot(s: Snapshot | DropletSnapshot, resourceId: string | null = null): CloudSnapshot {
+  const own = 'resource_id' in s && s.resource_id !== undefined && s.resource_id !== null ? String(s.resource_id) : null
+  return {
+    id: String(s.id),
+    name: s.name,
+    regions: [...s.regions],
+    sizeGigabytes: s.size_gigabytes,
+    minDiskSize: s.min_disk_size,
+    createdAt: s.created_at,
+    resourceId: own ?? resourceId,
+  }
+}
 
 type Method = 'GET' | 'POST' | 'DELETE'
 
@@ -174,6 +218,52 @@ export class DigitalOceanClient {
     if (reply.status === 404) return 'already-gone'
     if (reply.status === 204 || reply.status === 202 || reply.status === 200) return 'deleted'
     throw this.failure(reply)
+  }
+
+  // ---------- actions and snapshots (hibernation, desktop images) ----------
+
+  /**
+   * Starts a droplet action. Power actions are re-sent after a 5xx (DigitalOcean refuses a second one
+   * while the first is pending); a snapshot is not, since a blind retry could take two.
+   */
+  async dropletAction(dropletId: number, action: DropletActionRequest): Promise<CloudAction> {
+    const safe = action.type !== 'snapshot'
+    const reply = await this.send({ method: 'POST', path: `/v2/droplets/${encodeId(dropletId)}/actions`, body: action }, safe)
+    return toAction(this.parse(reply, [201, 200], actionReplySchema).action)
+  }
+
+  async getAction(actionId: number): Promise<CloudAction> {
+    const reply = await this.send({ method: 'GET', path: `/v2/actions/${encodeId(actionId)}` }, true)
+    return toAction(this.parse(reply, [200], actionReplySchema).action)
+  }
+
+  async listDropletSnapshots(dropletId: number): Promise<CloudSnapshot[]> {
+    const list = await this.listAll(`/v2/droplets/${encodeId(dropletId)}/snapshots`, 'snapshots', dropletSnapshotSchema)
+    return list.map((s) => toSnapshot(s, String(dropletId)))
+  }
+
+  async listSnapshots(): Promise<CloudSnapshot[]> {
+    const list = await this.listAll('/v2/snapshots', 'snapshots', snapshotSchema, { resource_type: 'droplet' })
+    return list.map((s) => toSnapshot(s))
+  }
+
+  async getSnapshot(id: string): Promise<CloudSnapshot | null> {
+    const reply = await this.send({ method: 'GET', path: `/v2/snapshots/${encodeSnapshotId(id)}` }, true)
+    if (reply.status === 404) return null
+    return toSnapshot(this.parse(reply, [200], snapshotReplySchema).snapshot)
+  }
+
+  async deleteSnapshot(id: string): Promise<DeleteOutcome> {
+    const reply = await this.send({ method: 'DELETE', path: `/v2/snapshots/${encodeSnapshotId(id)}` }, true)
+    if (reply.status === 404) return 'already-gone'
+    if (reply.status === 204 || reply.status === 202 || reply.status === 200) return 'deleted'
+    throw this.failure(reply)
+  }
+
+  /** Copies an image (a snapshot) to another region; the action completes when the copy is usable. */
+  async transferImage(imageId: number, region: string): Promise<CloudAction> {
+    const reply = await this.send({ method: 'POST', path: `/v2/images/${encodeId(imageId)}/actions`, body: { type: 'transfer', region } }, true)
+    return toAction(this.parse(reply, [201, 200], actionReplySchema).action)
   }
 
   /**
@@ -380,4 +470,9 @@ export class DigitalOceanClient {
 function encodeId(id: number): string {
   if (!Number.isSafeInteger(id) || id <= 0) throw new Error(`not a droplet id: ${String(id)}`)
   return String(id)
+}
+
+function encodeSnapshotId(id: string): string {
+  if (!/^[0-9a-zA-Z-]{1,64}$/.test(id)) throw new Error(`not a snapshot id: ${id}`)
+  return id
 }

@@ -1,6 +1,6 @@
 // The DigitalOcean service's public face: the client, its typed errors and its configuration helpers.
 export { DigitalOceanClient, DEFAULT_API_URL, deploymentTag, publicIpv4 } from './client'
-export type { CreateDropletInput, DeleteOutcome, DigitalOceanClientOptions } from './client'
+export type { CloudAction, CloudSnapshot, CreateDropletInput, DeleteOutcome, DigitalOceanClientOptions, DropletActionRequest } from './client'
 export { DigitalOceanError, isDigitalOceanError, toUserError } from './errors'
 export type { DigitalOceanErrorCode } from './errors'
 export {

@@ -87,6 +87,35 @@ const metaSchema = z.looseObject({ total: z.number().int() }).optional()
 /** The paging envelope shared by every list reply; the items sit under a per-endpoint key. */
 export const pageEnvelopeSchema = z.looseObject({ links: linksSchema, meta: metaSchema })
 
+export const actionSchema = z.looseObject({
+  id: z.number().int(),
+  status: z.enum(['in-progress', 'completed', 'errored']),
+  type: z.string(),
+  resource_id: z.number().int().nullable().optional(),
+  started_at: z.string().optional(),
+  completed_at: z.string().nullable().optional(),
+})
+
+const snapshotBase = {
+  name: z.string(),
+  regions: z.array(z.string()),
+  size_gigabytes: z.number(),
+  min_disk_size: z.number(),
+  created_at: z.string(),
+}
+
+/** GET /v2/snapshots[/{id}]: string ids and the originating resource. */
+export const snapshotSchema = z.looseObject({
+  id: z.union([z.string(), z.number().int()]),
+  ...snapshotBase,
+  resource_id: z.union([z.string(), z.number().int()]).nullable().optional(),
+})
+
+/** GET /v2/droplets/{id}/snapshots: integer ids, no resource_id. */
+export const dropletSnapshotSchema = z.looseObject({ id: z.number().int(), ...snapshotBase })
+
+export const actionReplySchema = z.looseObject({ action: actionSchema })
+export const snapshotReplySchema = z.looseObject({ snapshot: snapshotSchema })
 export const accountReplySchema = z.looseObject({ account: accountSchema })
 export const dropletReplySchema = z.looseObject({ droplet: dropletSchema })
 
@@ -97,3 +126,6 @@ export type Image = z.infer<typeof imageSchema>
 export type SshKey = z.infer<typeof sshKeySchema>
 export type Droplet = z.infer<typeof dropletSchema>
 export type DropletStatus = Droplet['status']
+export type Action = z.infer<typeof actionSchema>
+export type Snapshot = z.infer<typeof snapshotSchema>
+export type DropletSnapshot = z.infer<typeof dropletSnapshotSchema>
