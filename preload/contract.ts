@@ -192,6 +192,8 @@ export interface DesktopImage {
   actionId: number | null
   /** Transfers to other regions still in progress. */
   transfers: { region: string; actionId: number }[]
+  /** The process driving the build (one at a time; a dead or silent one is taken over). */
+  driver: { pid: number; heartbeatAt: string } | null
 }
 
 /** How long a deploy or a build took, measured (main/core/images/timings.ts). */

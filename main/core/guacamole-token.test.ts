@@ -42,14 +42,15 @@ describe('Guacamole JSON auth tokens', () => {
     expect(payload).toEqual({
       username: 'dictumal',
       expires: NOW + 5 * 60 * 1000,
+      singleUse: true,
       connections: {
         desktop: { protocol: 'vnc', parameters: { hostname: '127.0.0.1', port: '5901', password: 'Ab3dEf7h' } },
       },
     })
   })
 
-  it('honours a custom lifetime, a Date clock and single use', () => {
-    const token = mintLaunchToken({ keyHex: KEY, vncPassword: 'Ab3dEf7h', now: new Date(NOW), ttlMs: 1000, singleUse: true })
+  it('honours a custom lifetime and a Date clock, and stays single use', () => {
+    const token = mintLaunchToken({ keyHex: KEY, vncPassword: 'Ab3dEf7h', now: new Date(NOW), ttlMs: 1000 })
     expect(verifyGuacamoleToken(token, KEY, NOW + 999)).toMatchObject({ expires: NOW + 1000, singleUse: true })
     expect(() => verifyGuacamoleToken(token, KEY, NOW + 1000)).toThrow(GuacamoleTokenError)
     expect(() => mintLaunchToken({ keyHex: KEY, vncPassword: 'x', now: NOW, ttlMs: 0 })).toThrow(RangeError)
@@ -88,12 +89,34 @@ describe('Guacamole JSON auth tokens', () => {
     writeFileSync(join(dir, 'auth.json'), json)
     const hmac = execFileSync('openssl', ['dgst', '-sha256', '-mac', 'HMAC', '-macopt', `hexkey:${KEY}`, '-binary', join(dir, 'auth.json')])
     expect(hmac.equals(decrypted.subarray(0, 32))).toBe(true)
-    expect(JSON.parse(json.toString('utf8'))).toMatchObject({ username: 'dictumal', expires: NOW + 300_000 })
+    expect(JSON.parse(json.toString('utf8'))).toMatchObject({ username: 'dictumal', expires: NOW + 300_000, singleUse: true })
     // And the other way round: a token encrypted by openssl verifies here.
     const viaOpenssl = execFileSync('openssl', ['enc', '-aes-128-cbc', '-K', KEY, '-iv', iv, '-nosalt', '-a', '-A'], {
       input: Buffer.concat([hmac, json]),
     }).toString('utf8').trim()
     expect(viaOpenssl).toBe(token)
+  })
+})
+
+describe('single-use launch tokens', () => {
+  // A second known-answer vector, for the payload the app really sends (singleUse: true, SPEC §5):
+  // the expected token is made here by the openssl CLI alone from the literal JSON below.
+  const SINGLE_USE_JSON =
+    '{"username":"dictumal","expires":1795773900000,"singleUse":true,"connections":{"desktop":{"protocol":"vnc","parameters":{"hostname":"127.0.0.1","port":"5901","password":"Ab3dEf7h"}}}}'
+
+  it('mints exactly the JSON and the token openssl makes for a single-use payload', () => {
+    requireTool('openssl')
+    const dir = mkdtempSync(join(tmpdir(), 'guac-single-'))
+    dirs.push(dir)
+    writeFileSync(join(dir, 'auth.json'), SINGLE_USE_JSON)
+    const hmac = execFileSync('openssl', ['dgst', '-sha256', '-mac', 'HMAC', '-macopt', `hexkey:${KEY}`, '-binary', join(dir, 'auth.json')])
+    const expected = execFileSync('openssl', ['enc', '-aes-128-cbc', '-K', KEY, '-iv', '0'.repeat(32), '-nosalt', '-a', '-A'], {
+      input: Buffer.concat([hmac, Buffer.from(SINGLE_USE_JSON, 'utf8')]),
+    })
+      .toString('utf8')
+      .trim()
+    expect(NOW + 5 * 60 * 1000).toBe(1795773900000)
+    expect(mintLaunchToken({ keyHex: KEY, vncPassword: 'Ab3dEf7h', now: NOW })).toBe(expected)
   })
 })
 

@@ -98,18 +98,21 @@ export interface LaunchTokenOptions {
   vncPassword: string
   now: number | Date
   ttlMs?: number
-  /** Guacamole then refuses a second use of the same blob; off by default so a page reload still works. */
-  singleUse?: boolean
 }
 
-/** The JSON a launch token carries: one VNC connection to the desktop, valid for ttlMs (default 5 minutes). */
+/**
+ * The JSON a launch token carries: one VNC connection to the desktop, valid for ttlMs (default 5 minutes)
+ * and single-use (SPEC §5), so Guacamole refuses a second POST of the same blob: a token copied from a
+ * URL, a history entry or a log after its first use opens nothing. Every launch, reconnect and readiness
+ * check mints its own.
+ */
 export function launchTokenPayload(options: Omit<LaunchTokenOptions, 'keyHex'>): GuacamoleTokenPayload {
   const ttlMs = options.ttlMs ?? LAUNCH_TOKEN_TTL_MS
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError('ttlMs must be a positive number of milliseconds')
   return {
     username: DESKTOP_USERNAME,
     expires: toMillis(options.now) + ttlMs,
-    ...(options.singleUse === true ? { singleUse: true } : {}),
+    singleUse: true,
     connections: {
       [DESKTOP_CONNECTION_NAME]: {
         protocol: 'vnc',

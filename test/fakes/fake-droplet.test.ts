@@ -196,6 +196,18 @@ describe('fake droplet', () => {
     expect(droplet.record.sessionsDeleted).toEqual([session.authToken])
   })
 
+  it('refuses a second use of a launch token, as Guacamole does for singleUse, while a fresh one still works', async () => {
+    const droplet = await boot({ ip: IP, timeline: { stepMs: 1 } })
+    await droplet.whenReady
+    const token = mintLaunchToken({ keyHex: secrets.guacamoleKey, vncPassword: secrets.vncPassword, now: Date.now() })
+    expect((await postToken(IP, token)).status).toBe(200)
+    expect(await postToken(IP, token)).toEqual({ status: 403, body: { message: 'Permission denied.', type: 'INVALID_CREDENTIALS' } })
+    const fresh = mintLaunchToken({ keyHex: secrets.guacamoleKey, vncPassword: secrets.vncPassword, now: Date.now() })
+    expect((await postToken(IP, fresh)).status).toBe(200)
+    expect(droplet.record.tokensAccepted.map((t) => t.singleUse)).toEqual([true, true])
+    expect(droplet.record.tokensRefused.map((r) => r.reason)).toEqual(['single-use-replayed'])
+  })
+
   it('serves the Guacamole page with its script as a same-origin file under a strict CSP', async () => {
     const droplet = await boot({ ip: IP, timeline: { stepMs: 1 } })
     await droplet.whenReady

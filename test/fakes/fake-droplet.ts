@@ -86,7 +86,7 @@ export interface FakeDropletTimestamps {
 export interface FakeDropletRecord {
   requests: RecordedRequest[]
   vncConnections: number
-  tokensAccepted: { at: number; username: string; expires: number | null }[]
+  tokensAccepted: { at: number; username: string; expires: number | null; singleUse: boolean }[]
   tokensRefused: { at: number; reason: string }[]
   sessionsCreated: string[]
   sessionsDeleted: string[]
@@ -421,7 +421,7 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
       const authToken = randomBytes(32).toString('hex').toUpperCase()
       sessions.add(authToken)
       record.sessionsCreated.push(authToken)
-      record.tokensAccepted.push({ at: now(), username: payload.username, expires: payload.expires ?? null })
+      record.tokensAccepted.push({ at: now(), username: payload.username, expires: payload.expires ?? null, singleUse: payload.singleUse === true })
       sendJson(res, 200, { authToken, username: payload.username, dataSource: 'json', availableDataSources: ['json'] })
     } catch (e) {
       refuse(e instanceof GuacamoleTokenError ? e.reason : 'invalid')

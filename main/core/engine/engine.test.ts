@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Deployment } from '../../../preload/contract'
 import { createAppServices, type AppServices } from '../app-services'
+import { verifyGuacamoleToken } from '../guacamole-token'
 import { MemorySecrets } from '../secrets'
 import { createConstitution } from '../store'
 import { sampleDeployment } from '../../../test/fixtures/deployment'
@@ -119,6 +120,7 @@ describe('engine', () => {
     expect(r.cloud.digitalOcean.requests.filter((q) => q.method === 'POST' && q.path === '/v2/droplets')).toHaveLength(1)
     const droplet = await r.cloud.farm.whenStarted(active.dropletId ?? -1)
     expect(droplet.record.tokensAccepted.length).toBeGreaterThan(0)
+    expect(droplet.record.tokensAccepted.every((t) => t.singleUse)).toBe(true)
     expect(droplet.record.sessionsDeleted.length).toBeGreaterThan(0)
     expect(await unexplainedViolations(r.cloud.digitalOcean)).toEqual([])
 
@@ -126,6 +128,12 @@ describe('engine', () => {
     const url = new URL(await r.services.engine.launchUrl(created.id.slice(0, 6), { target: 'ip' }))
     expect(url.host).toBe(active.ip)
     expect(url.searchParams.get('data')).toBeTruthy()
+    // The launch token is single use and lives five minutes (SPEC §5).
+    const keys = await r.secrets.getDeploymentSecrets(created.id)
+    const payload = verifyGuacamoleToken(url.searchParams.get('data') ?? '', keys?.guacamoleKey ?? '', Date.now())
+    expect(payload).toMatchObject({ singleUse: true, expires: expect.any(Number) })
+    expect((payload.expires ?? 0) - Date.now()).toBeGreaterThan(4 * 60_000)
+    expect((payload.expires ?? 0) - Date.now()).toBeLessThanOrEqual(5 * 60_000)
   })
 
   it('never activates a droplet that presents another certificate (man in the middle)', async () => {

@@ -24,6 +24,7 @@ export const imageSchema = z.object({
   builderIp: z.string().nullable(),
   actionId: z.number().int().nullable(),
   transfers: z.array(z.object({ region: z.string().min(1), actionId: z.number().int() })),
+  driver: z.object({ pid: z.number().int(), heartbeatAt: z.string().min(1) }).nullable(),
 })
 
 export const timingSchema = z.object({
