@@ -1,9 +1,25 @@
 // Token, URL, SSH key and image settings as SPEC §3 and §6 describe them.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFakeDigitalOcean } from '../../../test/fakes/fake-digitalocean'
 import type { FakeDigitalOcean } from '../../../test/fakes/fake-digitalocean'
 import { DigitalOceanClient } from './client'
-import { DEFAULT_IMAGE_SLUG, isTruthy, newestUbuntuSlug, parseSshKeys, resolveApiUrl, resolveImageSlug, resolveTokenSource, tokenProvider } from './config'
+import {
+  ApiUrlError,
+  DEFAULT_IMAGE_SLUG,
+  isTruthy,
+  newestUbuntuSlug,
+  parseSshKeys,
+  resolveApiUrl,
+  resolveImageSlug,
+  resolveTokenSource,
+  tokenProvider,
+} from './config'
+import { createAppServices } from '../app-services'
+import { MemorySecrets } from '../secrets'
+import { toUserError } from '../user-error'
 
 describe('resolveTokenSource', () => {
   const keychain = (token: string | null) => async () => token
@@ -23,6 +39,46 @@ describe('environment helpers', () => {
   it('reads the API URL with a default', () => {
     expect(resolveApiUrl({})).toBe('https://api.digitalocean.com')
     expect(resolveApiUrl({ DIGITALOCEAN_API_URL: 'http://127.0.0.1:4010/' })).toBe('http://127.0.0.1:4010')
+  })
+  it('takes https anywhere and plain http only on loopback (localhost, 127.0.0.0/8, ::1)', () => {
+    for (const ok of [
+      'https://api.digitalocean.com',
+      'https://do-proxy.example.com:8443/',
+      'http://127.0.0.1:4010',
+      'http://127.8.9.10',
+      'http://127.1:4010',
+      'http://localhost:4010',
+      'http://LOCALHOST:4010',
+      'http://[::1]:4010',
+    ]) {
+      expect(() => resolveApiUrl({ DIGITALOCEAN_API_URL: ok }), ok).not.toThrow()
+    }
+    for (const bad of [
+      'http://api.digitalocean.com',
+      'http://10.0.0.5:4010',
+      'http://128.0.0.1',
+      'http://[::ffff:7f00:1]',
+      'http://[2001:db8::1]',
+      'http://localhost.example.com',
+      'http://localhost.',
+      'http://127.0.0.1.nip.io',
+      'ftp://127.0.0.1',
+      'ws://localhost:4010',
+      'api.digitalocean.com',
+      'not a url',
+    ]) {
+      let thrown: unknown
+      try {
+        resolveApiUrl({ DIGITALOCEAN_API_URL: bad })
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown, bad).toBeInstanceOf(ApiUrlError)
+      const problem = toUserError(thrown)
+      expect(problem.code).toBe('digitalocean/api-url')
+      expect(problem.message).toMatch(/^DIGITALOCEAN_API_URL (must start with https:\/\/|is not a URL)/)
+      expect(problem.message.split(/(?<=\.) /)).toHaveLength(1)
+    }
   })
   it('splits SSH keys: trimmed, empties dropped', () => {
     expect(parseSshKeys({ DIGITALOCEAN_SSH_KEYS: ' 123 ,, aa:bb:cc ,' })).toEqual(['123', 'aa:bb:cc'])
@@ -59,5 +115,23 @@ describe('resolveImageSlug', () => {
     const img = (slug: string | null, status = 'available') => ({ id: 1, name: 'n', distribution: 'Ubuntu', slug, status })
     expect(newestUbuntuSlug([img('ubuntu-9-10-x64'), img('ubuntu-24-04-x64'), img('ubuntu-26-04-x64', 'retired'), img(null), img('ubuntu-30-04-arm64')])).toBe('ubuntu-24-04-x64')
     expect(newestUbuntuSlug([img('debian-12-x64')])).toBeNull()
+  })
+})
+
+describe('DIGITALOCEAN_API_URL in the app', () => {
+  it('stops the services with the sentence before any request when it is plain http off loopback', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'dictumal-api-url-'))
+    try {
+      const starting = createAppServices({
+        dataDir,
+        env: { DIGITALOCEAN_API_URL: 'http://203.0.113.9:4010', DIGITALOCEAN_API_TOKEN: 'dop_v1_' + 'a'.repeat(64) },
+        info: { name: 'Dictumal', version: 'test', platform: process.platform, dataDir },
+        secrets: new MemorySecrets(),
+      })
+      await expect(starting).rejects.toBeInstanceOf(ApiUrlError)
+      expect(toUserError(await starting.catch((e: unknown) => e)).message).toContain('must start with https://')
+    } finally {
+      await rm(dataDir, { recursive: true, force: true })
+    }
   })
 })

@@ -34,9 +34,47 @@ export function tokenProvider(input: TokenSourceInput): () => Promise<string> {
   }
 }
 
+/** A DIGITALOCEAN_API_URL the app will not send the token to; `userMessage` is the sentence to show. */
+export class ApiUrlError extends Error {
+  readonly code = 'digitalocean/api-url'
+  readonly userMessage: string
+
+  constructor(userMessage: string) {
+    super(userMessage)
+    this.name = 'ApiUrlError'
+    this.userMessage = userMessage
+  }
+}
+
+/** localhost, 127.0.0.0/8 and ::1, as the WHATWG URL parser writes them (it turns `127.1` into `127.0.0.1`). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase()
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
+/** Null when the token may be sent to this API base URL, else the sentence saying why not. */
+export function apiUrlProblem(raw: string): string | null {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return `DIGITALOCEAN_API_URL is not a URL ("${raw}"); leave it unset to use ${DEFAULT_API_URL}.`
+  }
+  if (url.protocol === 'https:') return null
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return null
+  return (
+    `DIGITALOCEAN_API_URL must start with https:// ("${raw}" does not), because the DigitalOcean token goes with every request; ` +
+    'plain http is allowed only for a test server on this computer (localhost, 127.0.0.0/8 or ::1).'
+  )
+}
+
+/** DIGITALOCEAN_API_URL (https, or http on loopback only) or the real API; throws ApiUrlError otherwise. */
 export function resolveApiUrl(env: Env): string {
   const raw = env.DIGITALOCEAN_API_URL?.trim()
-  return raw === undefined || raw === '' ? DEFAULT_API_URL : raw.replace(/\/+$/, '')
+  if (raw === undefined || raw === '') return DEFAULT_API_URL
+  const problem = apiUrlProblem(raw)
+  if (problem !== null) throw new ApiUrlError(problem)
+  return raw.replace(/\/+$/, '')
 }
 
 export function isTruthy(value: string | undefined): boolean {
