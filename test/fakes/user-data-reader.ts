@@ -1,5 +1,6 @@
 // Reads back user data made by buildUserData, as the droplet would see it: the fake droplet uses it to
 // serve HTTPS with the app's certificate and verify tokens with the deployment's Guacamole key.
+import { gunzipSync } from 'node:zlib'
 import { parse } from 'yaml'
 import { DROPLET_PATHS } from '../../main/core/recipe/paths'
 
@@ -10,7 +11,8 @@ export interface UserDataContents {
   keyPem: string
   guacamoleKey: string
   vncPassword: string
-  userPassword: string
+  /** SHA-512 crypt hash of the desktop user's password (the password itself never travels). */
+  userPasswordHash: string
   constitutionBody: string
   /** Public key lines given at build time (not the account keys DigitalOcean adds itself). */
   sshKeys: string[]
@@ -36,6 +38,14 @@ function envFile(text: string): Map<string, string> {
   return out
 }
 
+/** write_files content as cloud-init decodes it (`b64`, `gz+b64`, or plain). */
+function decode(content: string, encoding: unknown): string {
+  if (encoding === undefined) return content
+  if (encoding === 'b64') return Buffer.from(content, 'base64').toString('utf8')
+  if (encoding === 'gz+b64') return gunzipSync(Buffer.from(content, 'base64')).toString('utf8')
+  throw new Error(`unexpected write_files encoding ${String(encoding)}`)
+}
+
 export function readUserData(userData: string): UserDataContents {
   if (!userData.startsWith('#cloud-config\n')) throw new Error('user data does not start with #cloud-config')
   const config: unknown = parse(userData)
@@ -46,7 +56,7 @@ export function readUserData(userData: string): UserDataContents {
       throw new Error('malformed write_files entry')
     }
     files.set(entry.path, {
-      content: entry.content,
+      content: decode(entry.content, entry.encoding),
       permissions: typeof entry.permissions === 'string' ? entry.permissions : '',
       owner: typeof entry.owner === 'string' ? entry.owner : '',
     })
@@ -74,7 +84,7 @@ export function readUserData(userData: string): UserDataContents {
     keyPem: read(DROPLET_PATHS.keyPem),
     guacamoleKey: need(guacamole, 'JSON_SECRET_KEY'),
     vncPassword: need(secrets, 'VNC_PASSWORD'),
-    userPassword: need(secrets, 'USER_PASSWORD'),
+    userPasswordHash: need(secrets, 'USER_PASSWORD_HASH'),
     constitutionBody: read(DROPLET_PATHS.constitution),
     sshKeys: keysFile.split('\n').filter((line) => line.trim() !== ''),
     files,

@@ -1,9 +1,18 @@
 // The droplet recipe's public face: user data, the beacon's step list and parser, names and checks.
-export { buildUserData, SSHD_DROP_IN, type UserDataInput } from './user-data'
+export {
+  buildBakeUserData,
+  buildUserData,
+  constitutionFitError,
+  SSHD_DROP_IN,
+  type UserDataInput,
+  type UserDataOptions,
+} from './user-data'
+export { RECIPE_VERSION } from './version'
 export {
   BEACON_STEPS,
   BEACON_STEP_TITLES,
   describeBeaconFailure,
+  stepDurations,
   parseBeacon,
   type Beacon,
   type BeaconStep,

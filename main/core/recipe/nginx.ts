@@ -11,6 +11,8 @@ export function nginxSiteConfig(): string {
     }`
   return `# Dictumal gateway. The certificate is pinned by the app, so there is no server name to match.
 # Logs $uri, not the full request line: the launch URL carries a Guacamole token in ?data=, which must not be logged.
+# The error log records the request line with any error (an upstream not up yet, say), so only crit and
+# worse are kept, which nginx writes outside request handling.
 log_format dictumal '$remote_addr [$time_local] "$request_method $uri $server_protocol" $status $body_bytes_sent';
 
 server {
@@ -18,6 +20,7 @@ server {
     listen [::]:80 default_server;
     server_name _;
     access_log /var/log/nginx/access.log dictumal;
+    error_log /var/log/nginx/error.log crit;
 
 ${beacon}
 
@@ -31,6 +34,7 @@ server {
     listen [::]:443 ssl default_server;
     server_name _;
     access_log /var/log/nginx/access.log dictumal;
+    error_log /var/log/nginx/error.log crit;
 
     ssl_certificate ${certPem};
     ssl_certificate_key ${keyPem};

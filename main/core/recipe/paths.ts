@@ -10,6 +10,13 @@ export const DROPLET_PATHS = {
   certPem: '/etc/dictumal/tls/cert.pem',
   keyPem: '/etc/dictumal/tls/key.pem',
   nginxSite: '/etc/dictumal/nginx-site.conf',
+  /** Sourced by the Guacamole image's entrypoint (its documented entrypoint.d hook). */
+  guacamoleHook: '/etc/dictumal/guacamole-entrypoint.sh',
+  /** Lines spliced into UFW's before.rules: the metadata service for root only, loopback ports never from outside. */
+  firewallRules: '/etc/dictumal/ufw-before.rules',
+  activityUnit: '/etc/systemd/system/dictumal-activity.service',
+  /** Written by an image build: names the recipe version the disk was baked with. */
+  imageFile: '/etc/dictumal/image.json',
   constitution: '/etc/dictumal/constitution.md',
   authorizedKeys: '/etc/dictumal/authorized_keys',
   desktopConstitution: '/home/dictumal/Desktop/constitution.md',
@@ -24,3 +31,6 @@ export const DESKTOP_USER = 'dictumal'
 export const GUACD_IMAGE = 'guacamole/guacd:1.6.0'
 export const GUACAMOLE_IMAGE = 'guacamole/guacamole:1.6.0'
 export const FIREWALL_ALLOWED_TCP_PORTS = [22, 80, 443] as const
+/** Services that listen on loopback only: guacd, VNC, Tomcat. Dropped from outside even if UFW were opened. */
+export const LOOPBACK_ONLY_TCP_PORTS = [4822, 5901, 8080] as const
+export const METADATA_ADDRESS = '169.254.169.254'

@@ -1,7 +1,11 @@
-// The droplet's setup script: the real work of the recipe, run once from cloud-init's runcmd with
-// strict bash, an error trap that records the failed step in the beacon, and one log file.
-import { BEACON_SERVER_COMMAND, BEACON_SERVICE } from './beacon'
+// The droplet's setup script: the real work of the recipe, run from cloud-init's runcmd with strict
+// bash, an error trap that records the failed step in the beacon, and one log file. One script, two
+// halves: `bake` runs the install half (packages, images; nothing personal), `personalise` the second
+// half (user, secrets, services) on a disk baked before, `full` both. Every step converges on a re-run.
+import { ACTIVITY_SERVICE, BEACON_SERVER_COMMAND, BEACON_SERVICE } from './beacon'
+import { FIREWALL_RULES_MARKER } from './hardening'
 import { DESKTOP_USER, DROPLET_PATHS, FIREWALL_ALLOWED_TCP_PORTS, GUACAMOLE_IMAGE, GUACD_IMAGE } from './paths'
+import { RECIPE_VERSION } from './version'
 
 /** Without recommends: ~150 packages instead of ~365 (see reference/droplet-stack.md). */
 export const DESKTOP_PACKAGES = [
@@ -19,61 +23,80 @@ export const DESKTOP_PACKAGES = [
   'nginx',
 ] as const
 
+/** Everything the script installs with apt, in order (the boot rehearsal serves exactly these offline). */
+export const RECIPE_APT_PACKAGES = ['ufw', 'docker.io', ...DESKTOP_PACKAGES] as const
+
 export const VNC_GEOMETRY = '1600x900'
+export type SetupMode = 'full' | 'bake' | 'personalise'
 
 /*
- * Notes on choices that only show on a real droplet (kept out of the script to save user-data bytes;
- * see also the user-data size budget test):
+ * Notes on choices that only show on a real droplet (kept out of the script, which travels compressed):
  * - NEEDRESTART_SUSPEND: with mode "a" alone needrestart may restart docker.service after an install
  *   that replaced a library, killing the background image pulls.
  * - DPkg::Lock::Timeout covers the dpkg lock only; apt's lists lock (apt-get update) is taken without
- *   waiting, hence `retry`. Acquire::Retries retries single downloads from the mirror.
+ *   waiting, hence `retry`. Acquire::Retries retries single downloads from the mirror. --force-unsafe-io
+ *   skips dpkg's fsyncs (a crash mid-install fails the deploy either way); man-db's trigger is skipped.
  * - on_exit: set -u, ${VAR:?} and fatal signals (a reboot mid-setup) bypass the ERR trap, which left the
- *   beacon at "still running" forever and policy-rc.d in place, silently keeping every later package
- *   from starting its service. Background jobs do not inherit EXIT or ERR-on-async, so the pulls are safe.
- * - tigervncpasswd is Debian's binary; `vncpasswd` is only an alternatives link to it.
- * - tigervncserver@.service is Type=forking and reports success before Xvnc listens, so a session
- *   that dies at once would still have ended in "done"; waiting for 5901 makes that a start-vnc failure.
+ *   beacon at "still running" forever and policy-rc.d in place. Background jobs do not inherit EXIT.
+ * - Nothing connects to 5901: TigerVNC black-marks every new connection from an address, and after five
+ *   it refuses guacd (the same 127.0.0.1) for 10 s, doubling. `ss` sees the listener without connecting,
+ *   and UseBlacklist=0 turns the blacklist off (VNC listens on loopback only).
+ * - tigervncserver@.service is Type=forking and reports success before Xvnc listens, so the script waits
+ *   for the listener: a desktop that dies at once is a start-vnc failure, not "done".
+ * - guacd's image runs `guacd -f -b 0.0.0.0 -L $LOG_LEVEL "$@"`; musl's getopt stops at the first
+ *   non-option, so only options may follow the image name for a later -b to win.
+ * - The Guacamole images are pulled in the background as soon as Docker is in, and the web app starts the
+ *   moment its image is there (Tomcat warms up while apt installs the desktop). Docker Hub allows 10
+ *   anonymous pulls per hour per IPv4 address, and DigitalOcean reuses addresses: pulls back off
+ *   (30 s, doubling) and a refusal is named in the beacon.
+ * - secrets.env is shredded as soon as the passwords are set; the desktop user's password only ever
+ *   reaches the droplet as a SHA-512 crypt hash (chpasswd -e). A re-run keeps the passwords it finds.
  */
 
 export function setupScript(): string {
   const p = DROPLET_PATHS
   const user = DESKTOP_USER
   const home = `/home/${user}`
-  const ufwAllows = FIREWALL_ALLOWED_TCP_PORTS.map((port) => `ufw allow ${port}/tcp`).join('\n')
+  const ufwAllows = FIREWALL_ALLOWED_TCP_PORTS.map((port) => `ufw allow ${port}/tcp`).join('\n  ')
   return `#!/bin/bash
-# Dictumal droplet setup: desktop user, firewall, XFCE + TigerVNC, Guacamole in Docker, Nginx on 443.
-# Runs once from cloud-init runcmd. Output: ${p.log}. A failed step is published in the beacon.
+# Dictumal droplet setup. Usage: setup full|bake|personalise. Output: ${p.log}.
 set -euo pipefail
 set -o errtrace
 umask 022
+MODE=\${1:-full}
+case "$MODE" in full | bake | personalise) ;; *) echo "usage: setup full|bake|personalise" >&2; exit 2 ;; esac
 touch ${p.log}
 chmod 0640 ${p.log}
 exec >>${p.log} 2>&1
 
 BEACON=${p.beaconScript}
+STATE=${p.stateDir}
 STEP=boot
+STEP_AT=$SECONDS
 export DEBIAN_FRONTEND=noninteractive
-# needrestart must neither ask nor restart services (docker mid-pull) during setup.
 export NEEDRESTART_MODE=a NEEDRESTART_SUSPEND=1
-APT=(apt-get -y -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+APT=(apt-get -y -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-unsafe-io)
 RETRY_DELAY=\${DICTUMAL_RETRY_DELAY:-15}
 FAILED=
+now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
 step() {
+  if [ "$STEP" != boot ]; then echo "<== $(now) step $STEP took $((SECONDS - STEP_AT)) s"; fi
   STEP=$1
-  echo "==> $(date -u +%Y-%m-%dT%H:%M:%SZ) step $STEP"
+  STEP_AT=$SECONDS
+  echo "==> $(now) step $STEP"
   "$BEACON" step "$STEP"
 }
 
 on_error() {
-  local code=$1 line=$2
+  local code=$1 line=$2 reason
   trap - ERR
   set +e
   FAILED=1
-  echo "!! $(date -u +%Y-%m-%dT%H:%M:%SZ) step $STEP failed with exit code $code (line $line)"
+  echo "!! $(now) step $STEP failed with exit code $code (line $line)"
   rm -f /usr/sbin/policy-rc.d
-  "$BEACON" fail "$STEP" "$code"
+  reason=$(cat "$STATE/reason" 2>/dev/null)
+  "$BEACON" fail "$STEP" "$code" \${reason:+"$reason"}
   # Keep the beacon reachable if Nginx never took over port 80.
   if ! systemctl is-active --quiet nginx; then start_beacon_server; fi
   exit "$code"
@@ -101,14 +124,15 @@ retry() {
   done
 }
 
-wait_for_port() {
+# Waits until something listens on 127.0.0.1:PORT, without connecting to it.
+wait_for_listener() {
   local port=$1 seconds=$2
   while [ "$seconds" -gt 0 ]; do
-    if timeout 2 bash -c ": </dev/tcp/127.0.0.1/$port" 2>/dev/null; then return 0; fi
+    if [ -n "$(ss -Hltn "sport = :$port")" ]; then return 0; fi
     sleep 1
     seconds=$((seconds - 1))
   done
-  echo "!! nothing listens on 127.0.0.1:$port"
+  echo "!! nothing listens on port $port"
   return 1
 }
 
@@ -116,96 +140,177 @@ start_beacon_server() {
   systemctl is-active --quiet ${BEACON_SERVICE}.service || ${BEACON_SERVER_COMMAND}
 }
 
-# shellcheck source=/dev/null
-. ${p.secretsEnv}
-: "\${VNC_PASSWORD:?missing from ${p.secretsEnv}}" "\${USER_PASSWORD:?missing from ${p.secretsEnv}}"
+pull_image() {
+  local image=$1 attempt=1 delay=$((RETRY_DELAY * 2)) out
+  if docker image inspect "$image" >/dev/null 2>&1; then return 0; fi
+  until out=$(docker pull --quiet "$image" 2>&1); do
+    echo "$out"
+    if grep -qiE 'toomanyrequests|rate limit' <<<"$out"; then echo docker-rate-limit >"$STATE/reason"; fi
+    if [ "$attempt" -ge 5 ]; then return 1; fi
+    echo "-- pull of $image failed (attempt $attempt); next try in $delay s"
+    sleep "$delay"
+    attempt=$((attempt + 1))
+    delay=$((delay * 2))
+  done
+  echo "$out"
+  rm -f "$STATE/reason"
+}
 
-echo "==> $(date -u +%Y-%m-%dT%H:%M:%SZ) Dictumal setup starting"
+start_containers() {
+  docker rm -f guacd guacamole >/dev/null 2>&1 || true
+  # Host networking: nothing is published past UFW, and guacd reaches the loopback-only VNC server.
+  docker run -d --name guacd --restart unless-stopped --network host ${GUACD_IMAGE} -b 127.0.0.1 -L info
+  docker run -d --name guacamole --restart unless-stopped --network host --env-file ${p.guacamoleEnv} \\
+    -v ${p.guacamoleHook}:/opt/guacamole/entrypoint.d/600-dictumal.sh:ro ${GUACAMOLE_IMAGE}
+}
+
+# Background: images, then (unless baking) the containers, so Tomcat warms up while apt works.
+images() {
+  trap - ERR
+  echo "--> $(now) pulling ${GUACD_IMAGE} and ${GUACAMOLE_IMAGE}"
+  pull_image ${GUACD_IMAGE}
+  pull_image ${GUACAMOLE_IMAGE}
+  echo "<-- $(now) images ready"
+  if [ "$MODE" != bake ]; then start_containers; fi
+}
+
+install_half() {
+  step configure-firewall
+  firewall
+  step install-docker
+  # man-db rebuilds its index after every install; nobody reads man pages on the way to a desktop.
+  rm -f /var/lib/man-db/auto-update
+  retry "\${APT[@]}" update
+  "\${APT[@]}" install --no-install-recommends docker.io
+  systemctl enable --now docker
+  images &
+  IMAGES=$!
+  step install-packages
+  # Packaged services must not start yet: the beacon still owns port 80, and Nginx would fight it.
+  printf '#!/bin/sh\\nexit 101\\n' >/usr/sbin/policy-rc.d
+  chmod 0755 /usr/sbin/policy-rc.d
+  "\${APT[@]}" install --no-install-recommends ${DESKTOP_PACKAGES.join(' ')}
+  rm -f /usr/sbin/policy-rc.d
+}
+
+firewall() {
+  if ! command -v ufw >/dev/null; then
+    retry "\${APT[@]}" update
+    "\${APT[@]}" install --no-install-recommends ufw
+  fi
+  if ! grep -q ${FIREWALL_RULES_MARKER} /etc/ufw/before.rules; then
+    sed -i '/^# End required lines/r ${p.firewallRules}' /etc/ufw/before.rules
+    grep -q ${FIREWALL_RULES_MARKER} /etc/ufw/before.rules
+  fi
+  ufw default deny incoming
+  ufw default allow outgoing
+  ${ufwAllows}
+  ufw --force enable
+  ufw reload
+}
+
+create_user() {
+  if ! id ${user} >/dev/null 2>&1; then
+    useradd --create-home --shell /bin/bash --groups sudo ${user}
+  fi
+  if [ -n "$USER_PASSWORD_HASH" ]; then printf '${user}:%s\\n' "$USER_PASSWORD_HASH" | chpasswd -e; fi
+  install -d -o ${user} -g ${user} -m 0755 ${home}/Desktop
+  if [ -f ${p.constitution} ]; then install -o ${user} -g ${user} -m 0644 ${p.constitution} ${p.desktopConstitution}; fi
+  install -d -o ${user} -g ${user} -m 0700 ${home}/.ssh
+  local keys=${home}/.ssh/authorized_keys source
+  touch "$keys"
+  # DigitalOcean puts the account keys chosen at create time into root's file; lines the user added stay.
+  for source in /root/.ssh/authorized_keys ${p.authorizedKeys}; do
+    if [ -f "$source" ]; then grep -E '^(ssh-|ecdsa-|sk-)' "$source" >>"$keys" || true; fi
+  done
+  awk '!seen[$0]++' "$keys" >"$keys.new"
+  mv -f "$keys.new" "$keys"
+  chown ${user}:${user} "$keys"
+  chmod 0600 "$keys"
+}
+
+start_vnc() {
+  # install -d would make ~/.config root-owned, and XFCE could not save anything.
+  install -d -o ${user} -g ${user} -m 0755 ${home}/.config
+  local dir vnc_passwd
+  vnc_passwd=$(command -v tigervncpasswd || command -v vncpasswd)
+  for dir in ${home}/.vnc ${home}/.config/tigervnc; do
+    install -d -o ${user} -g ${user} -m 0700 "$dir"
+    if [ -n "$VNC_PASSWORD" ]; then printf '%s\\n' "$VNC_PASSWORD" | "$vnc_passwd" -f >"$dir/passwd"; fi
+    test -s "$dir/passwd"
+    printf 'session=xfce\\ngeometry=${VNC_GEOMETRY}\\nlocalhost\\nsecuritytypes=vncauth\\nalwaysshared\\nUseBlacklist=0\\n' >"$dir/config"
+    chown ${user}:${user} "$dir/passwd" "$dir/config"
+    chmod 0600 "$dir/passwd" "$dir/config"
+  done
+  printf '#!/bin/sh\\nunset SESSION_MANAGER DBUS_SESSION_BUS_ADDRESS\\nexec dbus-launch --exit-with-session startxfce4\\n' >${home}/.vnc/xstartup
+  chown ${user}:${user} ${home}/.vnc/xstartup
+  chmod 0755 ${home}/.vnc/xstartup
+  printf ':1=${user}\\n' >/etc/tigervnc/vncserver.users
+  systemctl enable --now tigervncserver@:1
+  if ! wait_for_listener 5901 90; then
+    systemctl status --no-pager --lines=30 tigervncserver@:1 || true
+    tail -n 30 ${home}/.vnc/*.log || true
+    false
+  fi
+}
+
+# Secrets: read once, then gone from disk. A re-run without them keeps the passwords already set.
+VNC_PASSWORD=
+USER_PASSWORD_HASH=
+if [ "$MODE" != bake ] && [ -f ${p.secretsEnv} ]; then
+  while IFS='=' read -r key value; do
+    case "$key" in
+      VNC_PASSWORD) VNC_PASSWORD=$value ;;
+      USER_PASSWORD_HASH) USER_PASSWORD_HASH=$value ;;
+    esac
+  done <${p.secretsEnv}
+fi
+
+echo "==> $(now) Dictumal setup starting ($MODE)"
 start_beacon_server
 systemctl is-active --quiet dictumal-beacon-watch.service ||
   systemd-run --no-block --collect --unit=dictumal-beacon-watch "$BEACON" watch
+IMAGES=
 
-step create-user
-if ! id ${user} >/dev/null 2>&1; then
-  useradd --create-home --shell /bin/bash --groups sudo ${user}
-fi
-printf '${user}:%s\\n' "$USER_PASSWORD" | chpasswd
-install -d -o ${user} -g ${user} -m 0755 ${home}/Desktop
-install -o ${user} -g ${user} -m 0644 ${p.constitution} ${p.desktopConstitution}
-install -d -o ${user} -g ${user} -m 0700 ${home}/.ssh
-keys=${home}/.ssh/authorized_keys
-: >"$keys"
-# DigitalOcean puts the account keys chosen at create time into root's file.
-for source in /root/.ssh/authorized_keys ${p.authorizedKeys}; do
-  if [ -f "$source" ]; then
-    grep -E '^(ssh-|ecdsa-|sk-)' "$source" >>"$keys" || true
-  fi
-done
-sort -u -o "$keys" "$keys"
-chown ${user}:${user} "$keys"
-chmod 0600 "$keys"
-
-step configure-firewall
-if ! command -v ufw >/dev/null; then
-  retry "\${APT[@]}" update
-  "\${APT[@]}" install --no-install-recommends ufw
-fi
-ufw default deny incoming
-ufw default allow outgoing
-${ufwAllows}
-ufw --force enable
-
-step install-docker
-retry "\${APT[@]}" update
-"\${APT[@]}" install --no-install-recommends docker.io
-systemctl enable --now docker
-# The images download while apt installs the desktop.
-retry docker pull --quiet ${GUACD_IMAGE} &
-pull_guacd=$!
-retry docker pull --quiet ${GUACAMOLE_IMAGE} &
-pull_guacamole=$!
-
-step install-packages
-# Packaged services must not start yet: the beacon still owns port 80, and Nginx would fight it.
-printf '#!/bin/sh\\nexit 101\\n' >/usr/sbin/policy-rc.d
-chmod 0755 /usr/sbin/policy-rc.d
-"\${APT[@]}" install --no-install-recommends ${DESKTOP_PACKAGES.join(' ')}
-rm -f /usr/sbin/policy-rc.d
-
-step pull-images
-wait "$pull_guacd"
-wait "$pull_guacamole"
-
-step start-vnc
-# install -d would make ~/.config root-owned, and XFCE could not save anything.
-install -d -o ${user} -g ${user} -m 0755 ${home}/.config
-vnc_passwd=$(command -v tigervncpasswd || command -v vncpasswd)
-for dir in ${home}/.vnc ${home}/.config/tigervnc; do
-  install -d -o ${user} -g ${user} -m 0700 "$dir"
-  printf '%s\\n' "$VNC_PASSWORD" | "$vnc_passwd" -f >"$dir/passwd"
-  printf 'session=xfce\\ngeometry=${VNC_GEOMETRY}\\nlocalhost\\nsecuritytypes=vncauth\\nalwaysshared\\n' >"$dir/config"
-  chown ${user}:${user} "$dir/passwd" "$dir/config"
-  chmod 0600 "$dir/passwd" "$dir/config"
-done
-printf '#!/bin/sh\\nunset SESSION_MANAGER DBUS_SESSION_BUS_ADDRESS\\nexec dbus-launch --exit-with-session startxfce4\\n' >${home}/.vnc/xstartup
-chown ${user}:${user} ${home}/.vnc/xstartup
-chmod 0755 ${home}/.vnc/xstartup
-printf ':1=${user}\\n' >/etc/tigervnc/vncserver.users
-systemctl enable --now tigervncserver@:1
-# Type=forking succeeds before Xvnc listens: a dead desktop must fail here, not end in "done".
-if ! wait_for_port 5901 90; then
-  systemctl status --no-pager --lines=30 tigervncserver@:1 || true
-  tail -n 30 ${home}/.vnc/*.log || true
+if [ "$MODE" = personalise ] && [ ! -f ${p.imageFile} ]; then
+  echo "!! personalise needs a disk baked by a Dictumal image build (${p.imageFile} is missing)"
   false
 fi
+if [ "$MODE" != bake ]; then
+  step create-user
+  create_user
+fi
+if [ "$MODE" = personalise ]; then
+  step configure-firewall
+  firewall
+  images &
+  IMAGES=$!
+else
+  install_half
+fi
+
+if [ "$MODE" = bake ]; then
+  step pull-images
+  wait "$IMAGES"
+  printf '{"recipeVersion":${RECIPE_VERSION},"bakedAt":"%s"}\\n' "$(now)" >${p.imageFile}
+  step "done"
+  echo "==> $(now) Dictumal image baked"
+  exit 0
+fi
+
+step start-vnc
+start_vnc
+if [ -f ${p.secretsEnv} ]; then shred -u ${p.secretsEnv}; fi
+systemctl daemon-reload
+systemctl enable --now ${ACTIVITY_SERVICE}.service
+
+step pull-images
+if [ -n "$IMAGES" ]; then wait "$IMAGES"; fi
+if ! docker ps --format '{{.Names}}' | grep -qx guacamole; then start_containers; fi
 
 step start-guacamole
-docker rm -f guacd guacamole >/dev/null 2>&1 || true
-# Host networking: nothing is published past UFW, and guacd reaches the loopback-only VNC server.
-docker run -d --name guacd --restart unless-stopped --network host \\
-  ${GUACD_IMAGE} /opt/guacamole/sbin/guacd -b 127.0.0.1 -L info -f
-docker run -d --name guacamole --restart unless-stopped --network host \\
-  --env-file ${p.guacamoleEnv} ${GUACAMOLE_IMAGE}
+wait_for_listener 4822 60
+wait_for_listener 8080 180
 
 step configure-https
 install -m 0644 ${p.nginxSite} /etc/nginx/sites-available/dictumal
@@ -218,6 +323,6 @@ systemctl enable nginx
 systemctl restart nginx
 
 step "done"
-echo "==> $(date -u +%Y-%m-%dT%H:%M:%SZ) Dictumal setup finished"
+echo "==> $(now) Dictumal setup finished"
 `
 }
