@@ -355,8 +355,15 @@ export async function startFakeDigitalOcean(options: FakeDigitalOceanOptions = {
   const notFound = (res: ServerResponse): void => send(res, 404, errorBody('not_found', 'The resource you were accessing could not be found.'))
 
   function dropletAction(res: ServerResponse, droplet: FakeDroplet, body: Record<string, unknown>): void {
-    const busy = [...actions.values()].some((a) => a.resourceType === 'droplet' && a.resourceId === droplet.id && !a.settled)
-    if (busy) {
+    const pending = [...actions.values()].filter((a) => a.resourceType === 'droplet' && a.resourceId === droplet.id && !a.settled)
+    // power_off is the documented fallback for a shutdown that hangs: it takes over from it.
+    if (body.type === 'power_off' && pending.every((a) => a.type === 'shutdown')) {
+      for (const a of pending) {
+        a.outcome = 'errored'
+        a.doneAt = now()
+        a.settled = true
+      }
+    } else if (pending.length > 0) {
       send(res, 422, errorBody('unprocessable_entity', 'Droplet already has a pending event.'))
       return
     }
