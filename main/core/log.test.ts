@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { log, redact, setLogSink } from './log'
+import { AppError, toUserError } from './user-error'
 
 afterEach(() => setLogSink((line) => process.stderr.write(`${line}\n`), 'info'))
 
@@ -9,6 +10,62 @@ describe('log', () => {
     expect(redact(`token ${token} end`)).toBe('token [redacted] end')
     expect(redact('Authorization: Bearer abc.def')).toBe('Authorization: Bearer [redacted]')
     expect(redact('https://h/guacamole/?data=abc%2Bdef&x=1')).toBe('https://h/guacamole/?data=[redacted]&x=1')
+  })
+
+  describe('every DigitalOcean token form', () => {
+    const hex = (seed: string): string => seed.repeat(64).slice(0, 64)
+    const forms = {
+      'personal access (dop_v1_)': `dop_v1_${hex('0f3a9c')}`,
+      'OAuth (doo_v1_)': `doo_v1_${hex('b71e')}`,
+      'refresh (dor_v1_)': `dor_v1_${hex('4d2')}`,
+      'legacy 64 hex': hex('9a8b7c6d5e'),
+    }
+    for (const [form, token] of Object.entries(forms)) {
+      it(`masks a ${form} token in messages, URLs, headers and JSON`, () => {
+        const places = [
+          `token ${token} end`,
+          `${token}`,
+          `failed: ${token}.`,
+          `https://api.example.com/v2/account?access_token=${token}&x=1`,
+          `https://user:${token}@api.example.com/`,
+          `Authorization: Bearer ${token}`,
+          `authorization: ${token}`,
+          `X-Token:${token}\r\n`,
+          JSON.stringify({ token, headers: { Authorization: `Bearer ${token}` }, nested: [token] }),
+          `DIGITALOCEAN_API_TOKEN=${token}`,
+          `'${token}'`,
+          `(${token})`,
+        ]
+        for (const text of places) {
+          const out = redact(text)
+          expect(out, text).not.toContain(token)
+          expect(out, text).not.toMatch(/[0-9a-f]{16}/i)
+          expect(out, text).toContain('[redacted]')
+        }
+        // JSON stays JSON.
+        const json = redact(JSON.stringify({ token, url: `https://h/guacamole/?data=${token}` }))
+        expect(JSON.parse(json)).toEqual({ token: '[redacted]', url: 'https://h/guacamole/?data=[redacted]' })
+      })
+    }
+
+    it('masks a prefixed token whatever its length or case, and keeps ordinary text and ids', () => {
+      expect(redact('DOP_V1_ABCDEF and dop_v1_ and doo_v1_12')).toBe('[redacted] and [redacted] and [redacted]')
+      const id = '5c0ffee0-1d2e-4f3a-8b4c-9d0e1f2a3b4c'
+      const kept = `deployment ${id} droplet 512345678 fingerprint sha256/${'A'.repeat(43)}= md5 aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99 key ${'c'.repeat(32)}`
+      expect(redact(kept)).toBe(kept)
+      expect(redact(`${'a'.repeat(63)} stays`)).toBe(`${'a'.repeat(63)} stays`)
+    })
+  })
+
+  it('masks them in the sentences users see and in log lines', () => {
+    const legacy = 'e'.repeat(64)
+    const oauth = `doo_v1_${'1'.repeat(64)}`
+    const shown = toUserError(new AppError('x', `DigitalOcean refused ${legacy}`, `Try again without ${oauth}.`))
+    expect(shown).toEqual({ code: 'x', message: 'DigitalOcean refused [redacted]', hint: 'Try again without [redacted].' })
+    const lines: string[] = []
+    setLogSink((line) => lines.push(line), 'info')
+    log.error('cli', 'failed', { refresh: `dor_v1_${'2'.repeat(64)}`, legacy })
+    expect(lines.join('\n')).not.toMatch(/[0-9a-f]{64}|[12e]{20}/)
   })
 
   it('writes scoped lines at or above the level', () => {

@@ -2,7 +2,15 @@
 // last line of defence that masks anything shaped like a DigitalOcean token or a launch token.
 type Level = 'debug' | 'info' | 'warn' | 'error'
 
-const TOKEN_PATTERNS: RegExp[] = [/dop_v1_[A-Za-z0-9]+/g, /([?&]data=)[^&\s]+/g, /(Bearer\s+)\S+/gi]
+const TOKEN_PATTERNS: RegExp[] = [
+  // DigitalOcean personal access (dop_v1_), OAuth (doo_v1_) and refresh (dor_v1_) tokens: 64 hex after
+  // the prefix, masked whatever follows so a clipped or mangled one goes too.
+  /do[opr]_v1_[A-Za-z0-9]*/gi,
+  // Legacy DigitalOcean tokens are 64 bare hex digits (so are Guacamole session tokens); longer runs too.
+  /(?<![A-Za-z0-9])[0-9A-Fa-f]{64,}(?![A-Za-z0-9])/g,
+  /([?&]data=)[^&\s"']+/g,
+  /(Bearer\s+)[^\s"',;]+/gi,
+]
 
 export function redact(text: string): string {
   let out = text
