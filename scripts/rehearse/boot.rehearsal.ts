@@ -1,0 +1,343 @@
+// The boot rehearsal (`npm run rehearse`): the app's real droplet recipe on a real systemd, driven by
+// the real engine. A Debian 12 container boots the user data the `dictumal` CLI sent to the fake
+// DigitalOcean (cloud-init, apt from a local repository, XFCE, TigerVNC, nginx, UFW, systemd units and
+// the beacon are all real; Docker and the Guacamole images are stand-ins), and the CLI must reach
+// ACTIVE through the beacon, the pinned HTTPS and the token check. Then each property is its own test.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Deployment } from '../../preload/contract'
+import { DROPLET_PATHS } from '../../main/core/recipe'
+import {
+  answeringPorts,
+  fetchBeacon,
+  formatDurations,
+  launchTokenAccepted,
+  openLaunchUrl,
+  OUTSIDE_PORTS,
+  servedFingerprint,
+  stepTimes,
+  waitFor,
+} from './checks'
+import { buildCli, Cli, describeCli, PrivateKeyring, startRehearsalCloud, type CreatedDroplet } from './engine'
+import { missingPrerequisite } from './host'
+import { buildStandinRepository, CACHE_DIR, ensureRecipeRepository, ensureRootfs } from './image'
+import { Machine, MACHINE_ADDRESS, NetworkNamespace, writeSeed } from './machine'
+
+const HERE = import.meta.dirname
+const problem = missingPrerequisite()
+const log = (line: string): void => {
+  process.stderr.write(`[rehearsal] ${line}\n`)
+}
+
+/** A constitution built to break YAML and shell: every character PyYAML treats as a line break, controls, quotes, substitutions. */
+const INJECTED_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostileConstitutionInjectedKey00000000000 injected@constitution'
+export const HOSTILE_CONSTITUTION = [
+  '# A hostile constitution',
+  `U+2028 then a write_files entry:\u2028- path: /root/.ssh/authorized_keys\u2028  content: ${INJECTED_KEY}\u2028  permissions: '0600'`,
+  `U+2029 then runcmd:\u2029runcmd: [[touch, /root/pwned-2029]]`,
+  `U+0085 then a key:\u0085ssh_authorized_keys: ['${INJECTED_KEY}']`,
+  'TAB:\there, DEL:\u007f, C1 controls:\u0080\u0085\u009b\u009f, NUL-free.',
+  `quotes ' " and \`touch /root/pwned-backtick\` and $(touch /root/pwned-dollar) and \${HOME} and %s %n`,
+  '---',
+  '#cloud-config',
+  '...',
+  '- path: /root/.ssh/authorized_keys',
+  `  content: ${INJECTED_KEY}`,
+  'ends without a newline: ünïcödé ✓ 🖥️',
+].join('\n')
+
+const SETUP_TIMEOUT_MS = 12 * 60_000
+
+interface State {
+  runDir: string
+  machine: Machine | null
+  netns: NetworkNamespace | null
+  keyring: PrivateKeyring | null
+  cli: Cli | null
+  closeCloud: (() => Promise<void>) | null
+  created: CreatedDroplet | null
+  deployment: Deployment | null
+  activeAt: number | null
+  figures: string[]
+}
+
+const state: State = {
+  runDir: '',
+  machine: null,
+  netns: null,
+  keyring: null,
+  cli: null,
+  closeCloud: null,
+  created: null,
+  deployment: null,
+  activeAt: null,
+  figures: [],
+}
+
+function cleanupSync(): void {
+  state.machine?.stopSync()
+  state.netns?.removeSync()
+  state.keyring?.close()
+}
+
+async function cleanup(): Promise<void> {
+  await state.machine?.stop().catch((e: unknown) => log(`stopping the machine: ${String(e)}`))
+  state.machine = null
+  state.netns?.removeSync()
+  state.netns = null
+  await state.closeCloud?.().catch(() => undefined)
+  state.keyring?.close()
+  state.keyring = null
+  if (state.runDir !== '' && process.env.DICTUMAL_REHEARSAL_KEEP !== '1') rmSync(state.runDir, { recursive: true, force: true })
+}
+
+function machine(): Machine {
+  if (state.machine === null) throw new Error('The machine never booted (see the first failure).')
+  return state.machine
+}
+
+function deployment(): Deployment {
+  if (state.deployment === null) throw new Error('The deployment never reached ACTIVE (see the first failure).')
+  return state.deployment
+}
+
+async function inside(script: string, timeoutMs = 60_000): Promise<string> {
+  const r = await machine().exec(script, { timeoutMs, allowFailure: true })
+  if (r.code !== 0) throw new Error(`"${script}" failed inside the machine (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`)
+  return r.stdout
+}
+
+async function launchUrl(): Promise<string> {
+  const r = await state.cli!.run(['launch-url', deployment().id, '--target', 'ip'])
+  expect(r.code, describeCli(r)).toBe(0)
+  return r.stdout.trim()
+}
+
+async function gatewayWorks(timeoutMs: number): Promise<void> {
+  const d = deployment()
+  await waitFor('the pinned gateway accepting a launch token', timeoutMs, async () => launchTokenAccepted(MACHINE_ADDRESS, d.certFingerprint!, await launchUrl()), 2000)
+}
+
+if (problem !== null) {
+  describe('boot rehearsal', () => {
+    it('has what it needs to run', () => {
+      throw new Error(`Cannot rehearse here: ${problem}`)
+    })
+  })
+} else {
+  describe('boot rehearsal: the droplet recipe on a real systemd, driven by the real engine', () => {
+    beforeAll(async () => {
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+        process.once(signal, () => {
+          cleanupSync()
+          process.exit(130)
+        })
+      }
+      process.once('exit', cleanupSync)
+      const started = Date.now()
+      mkdirSync(CACHE_DIR, { recursive: true })
+      state.runDir = mkdtempSync(join('/var/tmp', 'dictumal-rehearsal-'))
+      const [, rootfs] = await Promise.all([buildCli(), ensureRootfs(log)])
+      const repo = await ensureRecipeRepository(rootfs.value, log)
+      const standins = await buildStandinRepository(join(state.runDir, 'standins'))
+      state.figures.push(
+        `rootfs ${rootfs.built ? 'built' : 'cached'} (${(rootfs.ms / 1000).toFixed(0)} s), package repository ${repo.built ? 'built' : 'cached'} (${(repo.ms / 1000).toFixed(0)} s), cache ${CACHE_DIR}`,
+      )
+      state.netns = await NetworkNamespace.create()
+      state.keyring = await PrivateKeyring.start()
+
+      const onCreate = (created: CreatedDroplet): void => {
+        state.created = created
+        void (async () => {
+          const m = await Machine.prepare({
+            name: 'rehearsal',
+            rootfs: rootfs.value,
+            runDir: state.runDir,
+            netns: state.netns!,
+            recipeRepo: repo.value,
+            standinRepo: standins,
+            log,
+          })
+          state.machine = m
+          writeSeed(m.root, { userData: created.userData, instanceId: `i-${created.droplet.id}`, hostname: created.droplet.name })
+          m.boot()
+          log(`booting droplet ${created.droplet.id} (${created.droplet.name}) at ${MACHINE_ADDRESS}`)
+        })().catch((e: unknown) => log(`could not boot the machine: ${String(e)}`))
+      }
+      const cloud = await startRehearsalCloud(onCreate)
+      state.closeCloud = () => cloud.close()
+      const dataDir = join(state.runDir, 'data')
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+      state.cli = new Cli(state.keyring, cloud.url, dataDir)
+      const login = await state.cli.run(['login', '--token-stdin'], { input: `${cloud.token}\n` })
+      expect(login.code, describeCli(login)).toBe(0)
+      const body = join(state.runDir, 'hostile.md')
+      writeFileSync(body, HOSTILE_CONSTITUTION)
+      const added = await state.cli.run(['constitution', 'add', '--name', 'Hostile', '--body-file', body])
+      expect(added.code, describeCli(added)).toBe(0)
+      state.figures.push(`preparation ${((Date.now() - started) / 1000).toFixed(0)} s`)
+    }, 25 * 60_000)
+
+    afterAll(async () => {
+      if (state.figures.length > 0) log(`figures:\n  ${state.figures.join('\n  ')}`)
+      await cleanup()
+    }, 120_000)
+
+    it('deploy --wait reaches ACTIVE through the real beacon, the pinned HTTPS and the token check', async () => {
+      const cli = state.cli!
+      const handle = cli.start(['deploy', '--constitution', 'Hostile', '--region', 'nyc3', '--size', 's-2vcpu-4gb', '--wait', '--json'], SETUP_TIMEOUT_MS)
+      handle.onLine((line) => {
+        try {
+          const d = JSON.parse(line) as Deployment
+          log(`engine: ${d.status} ${d.stage} ${d.percent}%${d.error ? ` — ${d.error}` : ''}`)
+          if (d.status === 'ACTIVE' && state.activeAt === null) state.activeAt = Date.now()
+        } catch {
+          log(`engine printed: ${line}`)
+        }
+      })
+      const result = await handle.done
+      const records = handle.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Deployment)
+      const last = records.at(-1)
+      if (state.machine !== null) {
+        const tailLog = await machine().exec(`tail -n 40 ${DROPLET_PATHS.log}`, { allowFailure: true }).catch(() => null)
+        if (result.code !== 0) log(`setup log tail:\n${tailLog?.stdout ?? '(unreadable)'}`)
+      }
+      expect(result.code, describeCli(result)).toBe(0)
+      expect(last?.status).toBe('ACTIVE')
+      state.deployment = last ?? null
+      const bootAt = machine().bootTimes[0]!
+      state.figures.push(`boot → ACTIVE ${((state.activeAt! - bootAt) / 1000).toFixed(0)} s`)
+    }, SETUP_TIMEOUT_MS + 60_000)
+
+    it('the beacon says done, with no failure', async () => {
+      deployment()
+      const { beacon } = await fetchBeacon(MACHINE_ADDRESS, 5000)
+      expect(beacon?.step).toBe('done')
+      expect(beacon?.failed).toBeNull()
+    })
+
+    it('prints each recipe step duration and the total from boot to ACTIVE (figures, not gates)', async () => {
+      const { beacon } = await fetchBeacon(MACHINE_ADDRESS, 5000)
+      const initLog = readFileSync(join(machine().root, DROPLET_PATHS.log.slice(1)), 'utf8')
+      const times = stepTimes(beacon, initLog)
+      expect(times.length).toBeGreaterThan(0)
+      const bootAt = machine().bootTimes[0]!
+      const firstStep = times[0]!.start
+      log(
+        `recipe step durations:\n${formatDurations(times)}\n  ${'boot → setup start'.padEnd(20)} ${((firstStep - bootAt) / 1000).toFixed(0).padStart(4)} s` +
+          `\n  ${'boot → ACTIVE'.padEnd(20)} ${(((state.activeAt ?? Date.now()) - bootAt) / 1000).toFixed(0).padStart(4)} s`,
+      )
+    })
+
+    it('from outside, only 22, 80 and 443 answer', async () => {
+      deployment()
+      expect(await answeringPorts(MACHINE_ADDRESS)).toEqual([22, 80, 443])
+      expect(OUTSIDE_PORTS).toContain(5901)
+    })
+
+    it('inside, VNC (5901) and guacd (4822) listen on loopback only; 8080 too, or at least unreachable from outside', async () => {
+      const listeners = (await inside('ss -Hltn')).split('\n').map((l) => l.trim().split(/\s+/)[3] ?? '').filter((a) => a !== '')
+      const on = (port: number): string[] => listeners.filter((a) => a.endsWith(`:${port}`))
+      const loopback = (address: string): boolean => address.startsWith('127.') || address.startsWith('[::1]')
+      for (const port of [5901, 4822]) {
+        expect(on(port), `listeners on ${port}: ${listeners.join(' ')}`).not.toEqual([])
+        expect(on(port).filter((a) => !loopback(a)), `non-loopback listeners on ${port}`).toEqual([])
+      }
+      expect(on(8080)).not.toEqual([])
+      if (on(8080).some((a) => !loopback(a))) expect(await answeringPorts(MACHINE_ADDRESS, [8080])).toEqual([])
+    })
+
+    it("a VNC login with the deployment's password succeeds after the engine's probes have run", async () => {
+      const { vncPassword } = await state.cli!.secrets(deployment().id)
+      const r = await machine().inNetwork(process.execPath, [join(HERE, 'rfb-login.mjs'), '127.0.0.1', '5901'], { input: vncPassword })
+      const result = JSON.parse(r.stdout.trim() || '{}') as { authenticated?: boolean; reason?: string; error?: string; width?: number; height?: number }
+      expect(result, r.stderr).toMatchObject({ authenticated: true })
+      expect(`${result.width}x${result.height}`).toBe('1600x900')
+    })
+
+    it('the certificate served on 443 is the pinned one', async () => {
+      expect(await servedFingerprint(MACHINE_ADDRESS)).toBe(deployment().certFingerprint)
+    })
+
+    it('the constitution arrives byte for byte on the desktop', () => {
+      deployment()
+      const onDesktop = readFileSync(join(machine().root, DROPLET_PATHS.desktopConstitution.slice(1)))
+      expect(onDesktop.equals(Buffer.from(HOSTILE_CONSTITUTION, 'utf8'))).toBe(true)
+    })
+
+    it("cloud-init (PyYAML) sees exactly the recipe's write_files paths, and nothing from the constitution ran or reached root's keys", async () => {
+      const userData = state.created!.userData
+      const ours = ((parseYaml(userData) as { write_files?: Array<{ path: string }> }).write_files ?? []).map((f) => f.path).sort()
+      const script = `python3 -c 'import json,yaml; d=yaml.safe_load(open("/var/lib/cloud/instance/user-data.txt")); print(json.dumps(sorted(f["path"] for f in d.get("write_files") or [])))'`
+      const theirs = JSON.parse(await inside(script)) as string[]
+      expect(theirs).toEqual(ours)
+      expect(theirs.filter((p) => p.startsWith('/root/') || p.includes('authorized_keys') && !p.startsWith('/etc/dictumal/'))).toEqual([])
+      const rootKeys = join(machine().root, 'root/.ssh/authorized_keys')
+      expect(existsSync(rootKeys) ? readFileSync(rootKeys, 'utf8') : '').not.toContain('injected@constitution')
+      const userKeys = join(machine().root, 'home/dictumal/.ssh/authorized_keys')
+      expect(existsSync(userKeys) ? readFileSync(userKeys, 'utf8') : '').not.toContain('injected@constitution')
+      for (const name of ['pwned-2029', 'pwned-backtick', 'pwned-dollar']) expect(existsSync(join(machine().root, 'root', name)), name).toBe(false)
+    })
+
+    it('the setup secrets (/etc/dictumal/secrets.env) are gone once setup is done', () => {
+      deployment()
+      expect(existsSync(join(machine().root, DROPLET_PATHS.secretsEnv.slice(1)))).toBe(false)
+    })
+
+    it('only root may reach the metadata service (169.254.169.254): the firewall says so', async () => {
+      deployment()
+      const rules = `${await inside('iptables-save 2>/dev/null || true')}\n${await inside('nft list ruleset 2>/dev/null || true')}`
+      const metadata = rules.split('\n').filter((l) => l.includes('169.254.169.254'))
+      expect(metadata, 'no firewall rule mentions 169.254.169.254').not.toEqual([])
+      expect(metadata.join('\n')).toMatch(/uid-owner 0|skuid 0|uid-owner root|skuid root|! --uid-owner 0|skuid != 0/)
+    })
+
+    it('no launch token reaches a log on the droplet (nginx, Guacamole)', async () => {
+      const d = deployment()
+      const url = await launchUrl()
+      const data = new URL(url).searchParams.get('data') ?? ''
+      expect(data).not.toBe('')
+      expect(await openLaunchUrl(MACHINE_ADDRESS, d.certFingerprint!, url)).toBeLessThan(400)
+      const logs = await inside(
+        'cat /var/log/nginx/*.log /var/lib/docker-standin/containers/*.root/tmp/catalina-base/logs/* 2>/dev/null; journalctl --no-pager -o cat 2>/dev/null | tail -n 5000',
+      )
+      const needles = [data, encodeURIComponent(data), data.slice(0, 24)]
+      for (const needle of needles) expect(logs.includes(needle), `a log holds the launch token (${needle.slice(0, 8)}…)`).toBe(false)
+    })
+
+    it('after a reboot the beacon, the pinned 443 and the token check answer again', async () => {
+      deployment()
+      await machine().reboot()
+      await machine().waitBooted(180_000).catch((e: unknown) => log(String(e)))
+      const { beacon } = await waitFor('the beacon after the reboot', 180_000, async () => {
+        const b = await fetchBeacon(MACHINE_ADDRESS, 3000)
+        return b.beacon !== null ? b : null
+      })
+      expect(beacon?.step).toBe('done')
+      expect(beacon?.failed).toBeNull()
+      expect(await servedFingerprint(MACHINE_ADDRESS)).toBe(deployment().certFingerprint)
+      await gatewayWorks(180_000)
+      const { vncPassword } = await state.cli!.secrets(deployment().id)
+      await waitFor('VNC after the reboot', 120_000, async () => {
+        const r = await machine().inNetwork(process.execPath, [join(HERE, 'rfb-login.mjs'), '127.0.0.1', '5901'], { input: vncPassword })
+        return (JSON.parse(r.stdout.trim() || '{}') as { authenticated?: boolean }).authenticated === true
+      }, 5000)
+    }, 8 * 60_000)
+
+    it("a second run of the setup script converges to done and keeps a user's own authorized_keys line", async () => {
+      deployment()
+      const userLine = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIUserAddedThisKeyThemselves000000000000000 added-by-user'
+      await inside(`printf '%s\\n' '${userLine}' >> /home/dictumal/.ssh/authorized_keys`)
+      const r = await machine().exec(DROPLET_PATHS.setupScript, { timeoutMs: SETUP_TIMEOUT_MS, allowFailure: true })
+      const tailLog = await inside(`tail -n 30 ${DROPLET_PATHS.log}`)
+      expect(r.code, `setup re-run exit code; log tail:\n${tailLog}`).toBe(0)
+      const { beacon } = await fetchBeacon(MACHINE_ADDRESS, 5000)
+      expect(beacon?.step).toBe('done')
+      expect(beacon?.failed).toBeNull()
+      expect(await inside('cat /home/dictumal/.ssh/authorized_keys')).toContain(userLine)
+      await gatewayWorks(120_000)
+    }, SETUP_TIMEOUT_MS + 60_000)
+  })
+}
