@@ -12,6 +12,7 @@ import { generateDeploymentSecrets, type DeploymentSecrets } from '../deployment
 import type { StoreData } from '../store'
 import { deploymentTag, publicIpv4, type CreateDropletInput, type DeleteOutcome, type Droplet } from '../digitalocean'
 import { buildLaunchUrl, mintLaunchToken } from '../guacamole-token'
+import { IMAGE_TAG } from '../images/names'
 import { log } from '../log'
 import { buildUserData, describeBeaconFailure, dropletNameFor } from '../recipe'
 import { findDeploymentByPrefix } from '../store/records'
@@ -25,7 +26,7 @@ import {
   STAGE_PERCENT,
   type Observation,
 } from './progress'
-import { fetchBeacon, gatewayAcceptsToken, pinnedAgent, probeGuacamoleHttp, probeGuacamoleHttps, probeTcp } from './probes'
+import { fetchBeacon, gatewayAcceptsToken, pinnedAgent, probeGuacamoleHttp, probeGuacamoleHttps } from './probes'
 
 export const OWNERSHIP_TAG = 'dictumal'
 const DELETED_ELSEWHERE = 'The droplet was deleted outside Dictumal.'
@@ -79,6 +80,8 @@ export interface EngineOptions {
   prober?: ProberPort
   /** The image for new droplets (env / settings / discovery), asked at each create. */
   imageSlug: () => Promise<string>
+  /** Chooses between a desktop image and a fresh install (main/core/images); without it, always fresh. */
+  launchPlan?: (input: { region: string; fresh: boolean }) => Promise<{ image: string | number; fastStart: boolean; userDataMode: 'full' | 'personalise' }>
   /** SSH key ids or fingerprints for new droplets. */
   sshKeys: () => string[]
   /** Preferred launch host; blank means the droplet IP. */
@@ -123,13 +126,14 @@ export class NetworkProber implements ProberPort {
   }
 
   async probe(ip: string, fingerprint: string): Promise<ProbeResult> {
-    // On a real droplet UFW drops 5901 and 8080, so those probes only ever time out; when the beacon
-    // answers, its own view of them is used and the outside probes are not waited for.
-    const outside = Promise.all([probeTcp(ip, 5901), probeGuacamoleHttp(ip)])
+    // VNC is only ever learnt from the beacon: TigerVNC black-marks every new connection from an address,
+    // so nothing of ours connects to 5901. On a real droplet UFW drops 8080, so that probe only times out;
+    // when the beacon answers, its own view is used and the outside probe is not waited for.
+    const outside = probeGuacamoleHttp(ip)
     const [beacon, guacHttps] = await Promise.all([fetchBeacon(ip), probeGuacamoleHttps(ip, this.agent(fingerprint))])
     const [vnc, guacHttp] = beacon.beacon
       ? [beacon.beacon.checks.vnc5901, beacon.beacon.checks.guacHttp8080]
-      : await outside
+      : [false, await outside]
     return {
       checks: { vnc5901: vnc, http80: beacon.http80, guacHttp8080: guacHttp, guacHttps443: guacHttps },
       failedStep: beacon.beacon?.failed ?? null,
@@ -230,7 +234,7 @@ export class Engine {
 
   // ---------- create ----------
 
-  async create(input: { constitutionId: string; region: string; size: string }): Promise<Deployment> {
+  async create(input: { constitutionId: string; region: string; size: string; fresh?: boolean }): Promise<Deployment> {
     const region = input.region.trim()
     const size = input.size.trim()
     if (!SLUG.test(region)) throw new AppError('invalid-region', `"${input.region}" is not a DigitalOcean region slug (like nyc3).`)
@@ -241,17 +245,24 @@ export class Engine {
     const id = randomUUID()
     const secrets = generateDeploymentSecrets()
     const certificate = await generateDeploymentCertificate({ deploymentId: id, now: new Date(this.clock.now()) })
-    const image = await this.options.imageSlug()
+    // A desktop image (main/core/images) skips the install half: only personalising runs on the droplet.
+    const plan = this.options.launchPlan
+      ? await this.options.launchPlan({ region, fresh: input.fresh === true })
+      : { image: await this.options.imageSlug(), fastStart: false, userDataMode: 'full' as const }
+    const image = plan.image
     const sshKeys = this.options.sshKeys()
     const name = dropletNameFor(constitution.name, id)
     // Throws a sentence naming the constitution when the user data would pass 64 KiB.
-    const userData = buildUserData({
-      deploymentId: id,
-      constitution: { name: constitution.name, body: constitution.body },
-      secrets,
-      certificate: { certPem: certificate.certPem, keyPem: certificate.keyPem },
-      sshKeys,
-    })
+    const userData = buildUserData(
+      {
+        deploymentId: id,
+        constitution: { name: constitution.name, body: constitution.body },
+        secrets,
+        certificate: { certPem: certificate.certPem, keyPem: certificate.keyPem },
+        sshKeys,
+      },
+      { mode: plan.userDataMode },
+    )
 
     // Keychain first: with no keychain nothing is created, and nothing is left that could not be reached.
     const stored: StoredDeploymentSecrets = { ...secrets, certFingerprint: certificate.fingerprint }
@@ -265,7 +276,7 @@ export class Engine {
       name,
       region,
       size,
-      image,
+      image: String(image),
       dropletId: null,
       ip: null,
       status: 'PROVISIONING',
@@ -657,7 +668,8 @@ export class Engine {
     const unmanaged: UnmanagedDroplet[] = []
     const destroyedIds = new Set(records.filter((r) => r.status === 'DESTROYED').map((r) => r.id))
     for (const droplet of droplets) {
-      if (owned.has(droplet.id)) continue
+      // Image builders are not desktops: the image service (main/core/images) finishes or deletes them.
+      if (owned.has(droplet.id) || droplet.tags.includes(IMAGE_TAG)) continue
       const deploymentId = deploymentIdFromTags(droplet.tags)
       if (deploymentId && destroyedIds.has(deploymentId)) {
         // The user destroyed this deployment while its create was still in flight: finish the job.
