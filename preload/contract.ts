@@ -189,7 +189,7 @@ export interface DesktopImage {
   builderDropletId: number | null
   builderIp: string | null
   /** The shutdown, power_off or snapshot action being waited for (stored before waiting). */
-  actionId: number | null
+  pendingAction: { id: number; type: 'shutdown' | 'power_off' | 'snapshot'; startedAt: string } | null
   /** Transfers to other regions still in progress. */
   transfers: { region: string; actionId: number }[]
   /** The process driving the build (one at a time; a dead or silent one is taken over). */

@@ -23,6 +23,8 @@ import {
   type Env,
 } from './digitalocean'
 import { Engine, type EngineOptions } from './engine/engine'
+import { imageOptionsFromEnv, ImageService, isExplicitImage, type ImageServiceOptions } from './images/image-builder'
+import { recordDeployTimes } from './images/timings'
 import { log } from './log'
 import { KeytarSecrets, type Secrets } from './secrets'
 import { openStore, type Store } from './store'
@@ -45,6 +47,8 @@ export interface AppServicesOptions {
   shell?: ShellPort
   /** Extra engine settings (tests: faster loops, an injected clock). */
   engine?: Partial<Omit<EngineOptions, 'store' | 'secrets' | 'cloud'>>
+  /** Image service settings (tests: faster polling, a scripted beacon). */
+  images?: Partial<Omit<ImageServiceOptions, 'store' | 'cloud'>>
   /** Client settings (tests: shorter timeouts). */
   client?: { timeoutMs?: number; maxRetries?: number }
 }
@@ -56,6 +60,8 @@ export interface AppServices {
   secrets: Secrets
   client: DigitalOceanClient
   engine: Engine
+  /** Desktop images: build, list, delete, copy, and the deploy's choice between image and fresh. */
+  images: ImageService
   shell: ShellPort | null
   authStatus(options?: { refresh?: boolean }): Promise<AuthStatus>
   /** Validates a token with DigitalOcean; returns the account or throws a typed error. */
@@ -119,12 +125,24 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
   }
 
   const limits = timeouts(env)
+  const images = new ImageService({
+    store,
+    cloud: client,
+    baseImage: async () => (await resolveImage()).slug,
+    explicitImage: () => isExplicitImage(imageChoice(env, settings())),
+    sshKeys: () => sshKeys(env, settings()),
+    ...imageOptionsFromEnv(env),
+    ...(options.images ?? {}),
+  })
+  const stopTimings = recordDeployTimes(store)
+
   const engine = new Engine({
     store,
     secrets,
     cloud: client,
     watchCloud: watchClient,
     imageSlug: async () => (await resolveImage()).slug,
+    launchPlan: (input) => images.launchPlan(input),
     sshKeys: () => sshKeys(env, settings()),
     gatewayHost: () => gatewayHost(env, settings()),
     provisioningTimeoutMs: limits.provisioningMs,
@@ -212,6 +230,7 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
     secrets,
     client,
     engine,
+    images,
     shell: options.shell ?? null,
     authStatus,
     validateToken,
@@ -224,6 +243,8 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
     },
     notifyAuthChanged,
     close: async () => {
+      stopTimings()
+      await images.stop()
       await engine.stop()
       await store.close()
     },

@@ -22,7 +22,7 @@ export const imageSchema = z.object({
   size: z.string().min(1),
   builderDropletId: z.number().int().nullable(),
   builderIp: z.string().nullable(),
-  actionId: z.number().int().nullable(),
+  pendingAction: z.object({ id: z.number().int(), type: z.enum(['shutdown', 'power_off', 'snapshot']), startedAt: z.string().min(1) }).nullable(),
   transfers: z.array(z.object({ region: z.string().min(1), actionId: z.number().int() })),
   driver: z.object({ pid: z.number().int(), heartbeatAt: z.string().min(1) }).nullable(),
 })
