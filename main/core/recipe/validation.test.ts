@@ -1,10 +1,15 @@
-import { describe, expect, it } from 'vitest'
+import { randomBytes } from 'node:crypto'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { generateDeploymentCertificate } from '../certificate'
+import { generateDeploymentSecrets } from '../deployment-secrets'
+import { buildUserData, type UserDataInput } from './user-data'
 import {
   DROPLET_NAME_PATTERN,
   dropletNameFor,
   InvalidRecipeInputError,
   isDropletName,
   isPublicKeyLine,
+  MAX_USER_DATA_BYTES,
   slugify,
   UserDataTooLargeError,
 } from './validation'
@@ -62,15 +67,100 @@ describe('isPublicKeyLine', () => {
     expect(isPublicKeyLine('512190')).toBe(false)
     expect(isPublicKeyLine('ssh-ed25519 AAAA\nssh-ed25519 BBBB')).toBe(false)
   })
+
+  it('refuses a comment with characters YAML 1.1 or a terminal would read as anything but text', () => {
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq5'
+    expect(isPublicKeyLine(`${key} alice@laptop (work) #1 ~!`)).toBe(true)
+    for (const bad of ['\u2028', '\u2029', '\u0085', '\t', '\u0080', '\u009b', '\u009f', '\x7f', '\x1b', '\x00', '\ufeff', 'é']) {
+      expect(isPublicKeyLine(`${key} alice${bad}@laptop`), JSON.stringify(bad)).toBe(false)
+    }
+    // The reported injection: a comment that PyYAML would split into a second, attacker's key.
+    expect(isPublicKeyLine(`${key} alice\u2028- ssh-ed25519 AAAAattacker evil`)).toBe(false)
+  })
 })
 
 describe('UserDataTooLargeError', () => {
-  it('names the constitution and how much fits', () => {
-    const error = new UserDataTooLargeError(70 * 1024, 60 * 1024)
-    expect(error.userError).toMatchObject({ code: 'user-data-too-large' })
-    expect(error.userError.message).toBe(
-      "The constitution is too large to send to the droplet: it is 60.0 KiB, and about 54.0 KiB fits in DigitalOcean's 64 KiB user data.",
+  let base: Omit<UserDataInput, 'constitution'>
+  beforeAll(async () => {
+    const cert = await generateDeploymentCertificate({ deploymentId: ID })
+    base = { deploymentId: ID, secrets: generateDeploymentSecrets(), certificate: { certPem: cert.certPem, keyPem: cert.keyPem } }
+  })
+
+  /** The error buildUserData throws for this body, or null when it fits. */
+  const tooLarge = (body: string): UserDataTooLargeError | null => {
+    try {
+      buildUserData({ ...base, constitution: { name: 'Charter', body } })
+      return null
+    } catch (error) {
+      if (error instanceof UserDataTooLargeError) return error
+      throw error
+    }
+  }
+  /** The longest prefix of `text` that fits, in bytes (UTF-8), found by bisection on characters. */
+  const truth = (text: string): number => {
+    let lo = 0
+    let hi = text.length
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2)
+      if (tooLarge(text.slice(0, mid)) === null) lo = mid
+      else hi = mid - 1
+    }
+    return Buffer.byteLength(text.slice(0, lo), 'utf8')
+  }
+  const statedRoom = (error: UserDataTooLargeError): number => {
+    const match = /about (\d+\.\d) KiB of text like it fits/.exec(error.userError.message)
+    if (!match) throw new Error(`no room in: ${error.userError.message}`)
+    return Number(match[1]) * 1024
+  }
+
+  /** Prose from a fixed vocabulary with a seeded generator: compresses like real text, evenly along its length. */
+  function prose(bytes: number, words: string[]): string {
+    let seed = 12345
+    let out = ''
+    while (out.length < bytes) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      out += words[seed % words.length] + (seed % 13 === 0 ? '.\n' : ' ')
+    }
+    return out
+  }
+  const ENGLISH = 'the people of this droplet hold that every article shall be read aloud before any vote is taken and recorded in the minutes by a clerk chosen each year'.split(' ')
+  const MIXED = 'Ünïcödé — 憲法 第一条 人民 主権 droplet Verfassung Grundgesetz Artikel élu 🗳️ конституция'.split(' ')
+
+  it.for([
+    ['English prose', () => prose(400 * 1024, ENGLISH)],
+    ['non-ASCII prose', () => prose(300 * 1024, MIXED)],
+    ['incompressible text', () => randomBytes(90 * 1024).toString('base64')],
+  ] as const)('says how much %s fits, within a few percent of the truth', ([, make]) => {
+    const text = make()
+    const fits = truth(text)
+    expect(fits).toBeGreaterThan(10 * 1024)
+    // Just fits: no error. One step more, and a good deal more: the stated room is close to the truth.
+    expect(tooLarge(text.slice(0, Buffer.from(text).subarray(0, fits).toString('utf8').length))).toBeNull()
+    for (const over of [fits + 200, Math.min(text.length, Math.round(fits * 1.5))]) {
+      const body = text.slice(0, over)
+      const error = tooLarge(body)
+      expect(error, `${over}`).toBeInstanceOf(UserDataTooLargeError)
+      const room = statedRoom(error!)
+      expect(Math.abs(room - fits) / fits, `stated ${room} vs true ${fits}`).toBeLessThan(0.05)
+      expect(error!.userError.message).toContain(`it is ${(Buffer.byteLength(body) / 1024).toFixed(1)} KiB`)
+    }
+  })
+
+  it('names the constitution and how much fits, in one sentence with a hint', () => {
+    const body = randomBytes(60 * 1024).toString('base64')
+    const error = tooLarge(body)
+    expect(error).toBeInstanceOf(UserDataTooLargeError)
+    expect(error!.userError).toMatchObject({ code: 'user-data-too-large', hint: expect.stringMatching(/Shorten/) })
+    expect(error!.userError.message).toMatch(
+      /^The constitution is too large to send to the droplet: it is 80\.0 KiB, and about \d+\.\d KiB of text like it fits in DigitalOcean's 64 KiB user data\.$/,
     )
-    expect(error.message).toBe(error.userError.message)
+    expect(error!.message).toBe(error!.userError.message)
+    expect(error!.bytes).toBeGreaterThan(MAX_USER_DATA_BYTES)
+  })
+
+  it('never says a negative or absurd room for a huge body', () => {
+    const error = new UserDataTooLargeError(40 * 1024 * 1024, 'x'.repeat(30 * 1024 * 1024))
+    expect(error.userError.message).toMatch(/it is 30720\.0 KiB, and about \d+\.\d KiB of text like it fits/)
+    expect(statedRoom(error)).toBeGreaterThanOrEqual(0)
   })
 })
