@@ -1,116 +1,80 @@
-// The ShellPort for Electron: shows a deployment's desktop embedded under the renderer's thin
-// toolbar or in its own window, runs the toolbar's actions, and owns the clipboard.
+// The ShellPort for Electron: the desktop controller (main/core/desktop-open.ts) decides which
+// desktop shows where; this module gives it real views (main/desktop-view.ts), the main window, the
+// clipboard, and the pending-navigation mailbox the tray uses.
 import { clipboard, type BrowserWindow } from 'electron'
-import type { Deployment, DesktopAction, DesktopMode, DesktopState } from '../preload/contract'
+import type { DesktopState, NavigateRequest } from '../preload/contract'
 import type { ShellPort } from './core/app-services'
-import { AppError } from './core/user-error'
+import { createDesktopController } from './core/desktop-open'
 import { log } from './core/log'
-import { openDesktop, type DesktopHandle } from './desktop-view'
-
-/** The renderer draws its desktop toolbar in this many pixels at the top of the window. */
-export const DESKTOP_TOOLBAR_HEIGHT = 44
+import { createNavigationMailbox } from './core/navigation-mailbox'
+import type { DesktopPermissionSettings } from './core/pinning'
+import { openDesktop } from './desktop-view'
 
 export interface DesktopShellOptions {
   mainWindow: () => BrowserWindow | null
   onStateChange: (state: DesktopState) => void
+  /** Sends a navigation to the page (only called while the page is listening). */
+  sendNavigation: (request: NavigateRequest) => void
+  /** The user's desktop permission settings, read at each permission request. */
+  permissions: () => DesktopPermissionSettings
 }
 
-export function createDesktopShell(options: DesktopShellOptions): ShellPort & { closeAll(): void } {
-  let embedded: { handle: DesktopHandle; deployment: Deployment; launchUrl: () => Promise<string> } | null = null
-  const windows = new Set<DesktopHandle>()
-  // Opens run one at a time, so a double click (or tray + window) cannot leave a view behind.
-  let queue: Promise<unknown> = Promise.resolve()
-  let resizeHooked: BrowserWindow | null = null
+export interface DesktopShell extends Required<ShellPort> {
+  closeAll(): void
+  /** Shows a page now, or as soon as the window's page has mounted. */
+  navigate(request: NavigateRequest): void
+  /** The main window's page is (re)loading: navigation waits for it to mount again. */
+  pageReloading(): void
+}
 
-  const layout = (): void => {
+export function createDesktopShell(options: DesktopShellOptions): DesktopShell {
+  const liveWindow = (): BrowserWindow | null => {
     const win = options.mainWindow()
-    if (!embedded || !win || win.isDestroyed()) return
-    const [width = 0, height = 0] = win.getContentSize()
-    embedded.handle.setBounds({ x: 0, y: DESKTOP_TOOLBAR_HEIGHT, width, height: Math.max(0, height - DESKTOP_TOOLBAR_HEIGHT) })
+    return win && !win.isDestroyed() ? win : null
   }
+  const mailbox = createNavigationMailbox()
 
-  const closeEmbedded = (): void => {
-    const current = embedded
-    embedded = null
-    current?.handle.close()
-    options.onStateChange({ deploymentId: null })
-  }
-
-  const open = (deployment: Deployment, mode: DesktopMode, launchUrl: () => Promise<string>): Promise<void> => {
-    const next = queue.then(() => openNow(deployment, mode, launchUrl))
-    queue = next.catch(() => {})
-    return next
-  }
-
-  const openNow = async (deployment: Deployment, mode: DesktopMode, launchUrl: () => Promise<string>): Promise<void> => {
-    if (deployment.ip === null) throw new AppError('no-ip', `"${deployment.name}" has no IP address yet.`)
-    const win = options.mainWindow()
-    const target = { id: deployment.id, ip: deployment.ip, port: 443 as const, fingerprint: deployment.certFingerprint }
-    const problem = (message: string): void => log.warn('desktop', `${deployment.name}: ${message}`)
-    if (mode === 'window') {
-      const handle = await openDesktop({ parent: null, mode, deployment: target, launchUrl, title: `${deployment.name} — Dictumal`, onProblem: problem, onClosed: () => windows.delete(handle) })
-      windows.add(handle)
-      return
-    }
-    if (!win || win.isDestroyed()) throw new AppError('no-window', 'The Dictumal window is closed; open it from the tray first.')
-    const previous = embedded
-    const handle = await openDesktop({
-      parent: win,
-      mode,
-      deployment: target,
-      launchUrl,
-      toolbarHeight: DESKTOP_TOOLBAR_HEIGHT,
-      onProblem: problem,
-      onClosed: () => {
-        if (embedded?.handle === handle) {
-          embedded = null
-          options.onStateChange({ deploymentId: null })
-        }
-      },
-    })
-    // The old desktop goes only once the new one has loaded.
-    if (previous) {
-      embedded = null
-      previous.handle.close()
-    }
-    embedded = { handle, deployment, launchUrl }
-    if (resizeHooked !== win) {
-      win.on('resize', layout)
-      resizeHooked = win
-    }
-    layout()
-    options.onStateChange({ deploymentId: deployment.id })
-  }
+  const controller = createDesktopController({
+    openView: async (request) => {
+      const ip = request.deployment.ip
+      if (ip === null) throw new Error('openView: no IP')
+      const view = await openDesktop({
+        parent: request.mode === 'embedded' ? liveWindow() : null,
+        mode: request.mode,
+        deployment: { id: request.deployment.id, ip, port: 443, fingerprint: request.deployment.certFingerprint },
+        launchUrl: request.launchUrl,
+        title: `${request.deployment.name} — Dictumal`,
+        signal: request.signal,
+        permissions: options.permissions,
+        onLeave: () => liveWindow()?.webContents.focus(),
+        onProblem: request.onProblem,
+        onClosed: request.onClosed,
+      })
+      return view
+    },
+    hasMainWindow: () => liveWindow() !== null,
+    contentSize: () => {
+      const win = liveWindow()
+      if (!win) return null
+      const [width = 0, height = 0] = win.getContentSize()
+      return { width, height }
+    },
+    onStateChange: options.onStateChange,
+    toggleFullScreen: () => {
+      const win = liveWindow()
+      if (win) win.setFullScreen(!win.isFullScreen())
+    },
+    copyText: (text) => clipboard.writeText(text),
+    onProblem: (deployment, message) => log.warn('desktop', `${deployment.name}: ${message}`),
+  })
 
   return {
-    openDesktop: open,
-    desktopAction: async (action: DesktopAction) => {
-      const current = embedded
-      if (!current) throw new AppError('no-desktop', 'No desktop is open.')
-      switch (action) {
-        case 'back':
-          closeEmbedded()
-          return
-        case 'reconnect':
-          await current.handle.reconnect()
-          return
-        case 'fullscreen': {
-          const win = options.mainWindow()
-          if (win) win.setFullScreen(!win.isFullScreen())
-          return
-        }
-        case 'open-separately':
-          closeEmbedded()
-          await open(current.deployment, 'window', current.launchUrl)
-          return
-      }
+    ...controller,
+    desktopState: controller.state,
+    takePendingNavigation: () => mailbox.take(),
+    navigate: (request) => {
+      mailbox.post(request, options.sendNavigation)
     },
-    copyText: (text: string) => clipboard.writeText(text),
-    currentDesktop: () => embedded?.deployment.id ?? null,
-    closeAll: () => {
-      if (embedded) closeEmbedded()
-      for (const handle of windows) handle.close()
-      windows.clear()
-    },
+    pageReloading: () => mailbox.reset(),
   }
 }

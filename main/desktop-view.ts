@@ -1,9 +1,13 @@
 // The remote desktop (Guacamole) shown inside the app or in its own window, on a per-deployment
 // in-memory session that trusts only that deployment's certificate, IP and port. Decisions live in
-// core/pinning; this module only wires them into Electron.
+// core/pinning, core/guacamole-session and core/shell-policy; this module only wires them into Electron.
+// A view stays hidden until its page has loaded (main/core/desktop-open.ts shows it), takes every key
+// but the one that leaves it, and ends its Guacamole session when it closes.
 import { BrowserWindow, session, WebContentsView } from 'electron'
 import type { Rectangle, Session, WebContents } from 'electron'
+import { revokeGuacamoleSession, SessionTokenTracker } from './core/guacamole-session'
 import { log } from './core/log'
+import { isLeaveDesktopShortcut } from './core/shell-policy'
 import { AppError } from './core/user-error'
 import {
   describeLoadFailure,
@@ -14,7 +18,7 @@ import {
   partitionFor,
   pinDecision,
 } from './core/pinning'
-import type { OriginPin } from './core/pinning'
+import type { DesktopPermissionSettings, OriginPin } from './core/pinning'
 
 export interface DesktopTarget {
   id: string
@@ -31,8 +35,12 @@ export interface OpenDesktopOptions {
   launchUrl: () => Promise<string>
   /** Window title in 'window' mode. */
   title?: string
-  /** Height the renderer's toolbar takes above the embedded view until it calls setBounds. */
-  toolbarHeight?: number
+  /** Aborting closes the view; a first load still running then rejects. */
+  signal?: AbortSignal
+  /** What the remote page may do beyond the pinned origin's basics, read at each request (Settings). */
+  permissions: () => DesktopPermissionSettings
+  /** The user pressed the one key combination that leaves the remote desktop. */
+  onLeave?: () => void
   /** Told when the page fails to load or its renderer dies; the message holds no URL. */
   onProblem?: (message: string) => void
   /** Told once when the view or window is gone (closed by the user, the parent, or close()). */
@@ -45,6 +53,8 @@ export interface DesktopHandle {
   readonly webContents: WebContents
   /** Embedded mode: where the view sits inside the parent's content area. No-op for 'window'. */
   setBounds(rect: Rectangle): void
+  /** Embedded mode: shows or hides the view (hidden until loaded, and under the app's dialogs). */
+  setVisible(visible: boolean): void
   /** Mints a new launch URL and loads it; rejects with a message that holds no URL. */
   reconnect(): Promise<void>
   focus(): void
@@ -52,18 +62,17 @@ export interface DesktopHandle {
   isClosed(): boolean
 }
 
-const DEFAULT_TOOLBAR_HEIGHT = 44
-
 // Sessions outlive views (Electron keeps a partition's session until quit), so one-time listeners
 // are attached once per session, and storage is wiped only when the last view on it closes.
 const configuredSessions = new WeakSet<Session>()
 const openViewsPerSession = new Map<Session, number>()
+const tokenTrackers = new WeakMap<Session, SessionTokenTracker>()
 
 /**
  * Everything the remote page may do is decided here, and it must be in place before the first
  * request: the network service caches certificate verdicts.
  */
-function prepareSession(deployment: DesktopTarget): Session {
+function prepareSession(deployment: DesktopTarget, permissions: () => DesktopPermissionSettings): { ses: Session; tracker: SessionTokenTracker } {
   const pin: OriginPin = { ip: deployment.ip, port: deployment.port }
   const certificatePin = { ip: deployment.ip, fingerprint: deployment.fingerprint }
   const ses = session.fromPartition(partitionFor(deployment.id), { cache: false })
@@ -76,11 +85,19 @@ function prepareSession(deployment: DesktopTarget): Session {
     if (!allowed) log.warn('desktop', `blocked a ${details.resourceType} request off the pinned origin`)
     callback({ cancel: !allowed })
   })
+  // A different event from onBeforeRequest (each event keeps one listener): it only reads the
+  // Guacamole-Token the web client sends, so closing the view can end that session.
+  const tracker = new SessionTokenTracker(pin)
+  tokenTrackers.set(ses, tracker)
+  ses.webRequest.onBeforeSendHeaders({ urls: ['https://*/*'] }, (details, callback) => {
+    tracker.observe(details)
+    callback({ requestHeaders: details.requestHeaders })
+  })
   ses.setPermissionRequestHandler((_contents, permission, callback, details) => {
-    callback(isAllowedPermission(permission, details.requestingUrl, pin))
+    callback(isAllowedPermission(permission, details.requestingUrl, pin, permissions()))
   })
   ses.setPermissionCheckHandler((_contents, permission, requestingOrigin) =>
-    isAllowedPermission(permission, requestingOrigin, pin),
+    isAllowedPermission(permission, requestingOrigin, pin, permissions()),
   )
   ses.setDevicePermissionHandler(() => false)
 
@@ -91,7 +108,16 @@ function prepareSession(deployment: DesktopTarget): Session {
       log.warn('desktop', 'cancelled a download from the remote desktop page')
     })
   }
-  return ses
+  return { ses, tracker }
+}
+
+/** Ends the Guacamole session the view's page opened; the token is never logged. */
+function revokeSession(deployment: DesktopTarget, token: string | null): void {
+  if (!token) return
+  void revokeGuacamoleSession({ ip: deployment.ip, port: deployment.port, fingerprint: deployment.fingerprint }, token).then((outcome) => {
+    if (outcome === 'failed') log.warn('desktop', 'could not end the Guacamole session of a closed desktop (it expires on its own)')
+    else log.info('desktop', `Guacamole session of a closed desktop: ${outcome}`)
+  })
 }
 
 function releaseSession(ses: Session): void {
@@ -106,7 +132,7 @@ function releaseSession(ses: Session): void {
   void ses.closeAllConnections().catch(() => undefined)
 }
 
-function guardContents(contents: WebContents, pin: OriginPin, onProblem: (message: string) => void): void {
+function guardContents(contents: WebContents, pin: OriginPin, onProblem: (message: string) => void, onLeave: () => void): void {
   contents.setWindowOpenHandler(() => {
     log.warn('desktop', 'denied a new window from the remote desktop page')
     return { action: 'deny' }
@@ -127,6 +153,14 @@ function guardContents(contents: WebContents, pin: OriginPin, onProblem: (messag
     if (!isMainFrame || errorCode === -3) return // -3: aborted, e.g. by our own reconnect
     log.warn('desktop', `main frame failed to load: ${errorDescription || 'error'} (${errorCode})`)
     onProblem(describeLoadFailure(errorCode))
+  })
+  // Keys belong to the remote desktop: the app menu's accelerators do not fire while it has focus,
+  // except the one combination that hands the keyboard back to Dictumal.
+  contents.setIgnoreMenuShortcuts(true)
+  contents.on('before-input-event', (event, input) => {
+    if (!isLeaveDesktopShortcut(input)) return
+    event.preventDefault()
+    onLeave()
   })
   contents.on('render-process-gone', (_event, details) => {
     const message = `The desktop view stopped (${details.reason}). Reconnect to continue.`
@@ -154,8 +188,9 @@ async function loadLaunchUrl(contents: WebContents, launchUrl: () => Promise<str
 }
 
 /**
- * Opens the remote desktop. Resolves once the first load succeeds; on failure the view is closed
- * and the promise rejects with a message that holds no URL.
+ * Opens the remote desktop. Resolves once the first load succeeds; on failure (or when `signal`
+ * aborts) the view is closed — onClosed is called — and the promise rejects with a message that
+ * holds no URL. Embedded views start hidden: the caller shows them once placed.
  */
 export async function openDesktop(options: OpenDesktopOptions): Promise<DesktopHandle> {
   const { deployment, mode, parent } = options
@@ -164,16 +199,20 @@ export async function openDesktop(options: OpenDesktopOptions): Promise<DesktopH
   if (mode === 'embedded' && (!parent || parent.isDestroyed())) {
     throw new Error('openDesktop: embedded mode needs a live parent window')
   }
+  if (options.signal?.aborted) throw new AppError('desktop-cancelled', 'Opening the desktop was cancelled.')
 
-  const ses = prepareSession(deployment)
+  const { ses, tracker } = prepareSession(deployment, options.permissions)
   const webPreferences = desktopWebPreferences(partitionFor(deployment.id))
   openViewsPerSession.set(ses, (openViewsPerSession.get(ses) ?? 0) + 1)
 
   let closed = false
+  let contentsId: number | null = null
   let finish = (): void => undefined
   const markClosed = (): void => {
     if (closed) return
     closed = true
+    options.signal?.removeEventListener('abort', markClosed)
+    revokeSession(deployment, contentsId === null ? null : tracker.take(contentsId))
     finish()
     releaseSession(ses)
     options.onClosed?.()
@@ -183,21 +222,13 @@ export async function openDesktop(options: OpenDesktopOptions): Promise<DesktopH
   if (mode === 'embedded' && parent) {
     const view = new WebContentsView({ webPreferences })
     view.setBackgroundColor('#111318')
-    let explicitBounds = false
-    const fill = (): void => {
-      if (explicitBounds || parent.isDestroyed()) return
-      const [width = 0, height = 0] = parent.getContentSize()
-      const top = options.toolbarHeight ?? DEFAULT_TOOLBAR_HEIGHT
-      view.setBounds({ x: 0, y: top, width, height: Math.max(0, height - top) })
-    }
-    fill()
+    // Hidden until loaded and placed: a loading page would cover the app's own toolbar and dialogs.
+    view.setVisible(false)
     parent.contentView.addChildView(view)
-    parent.on('resize', fill)
     const onParentClosed = (): void => markClosed()
     parent.once('closed', onParentClosed)
     finish = () => {
       if (!parent.isDestroyed()) {
-        parent.off('resize', fill)
         parent.off('closed', onParentClosed)
         parent.contentView.removeChildView(view)
       }
@@ -211,13 +242,15 @@ export async function openDesktop(options: OpenDesktopOptions): Promise<DesktopH
       webContents: view.webContents,
       setBounds(rect) {
         if (closed) return
-        explicitBounds = true
         view.setBounds({
           x: Math.round(rect.x),
           y: Math.round(rect.y),
           width: Math.max(0, Math.round(rect.width)),
           height: Math.max(0, Math.round(rect.height)),
         })
+      },
+      setVisible(visible) {
+        if (!closed) view.setVisible(visible)
       },
       reconnect: () => loadLaunchUrl(view.webContents, options.launchUrl, pin),
       focus() {
@@ -232,6 +265,7 @@ export async function openDesktop(options: OpenDesktopOptions): Promise<DesktopH
       height: 820,
       minWidth: 640,
       minHeight: 480,
+      show: false,
       title: options.title ?? 'Dictumal desktop',
       backgroundColor: '#111318',
       autoHideMenuBar: true,
@@ -248,6 +282,11 @@ export async function openDesktop(options: OpenDesktopOptions): Promise<DesktopH
       setBounds() {
         // The separate window is sized by the user.
       },
+      setVisible(visible) {
+        if (closed) return
+        if (visible) win.show()
+        else win.hide()
+      },
       reconnect: () => loadLaunchUrl(win.webContents, options.launchUrl, pin),
       focus() {
         if (closed) return
@@ -260,12 +299,15 @@ export async function openDesktop(options: OpenDesktopOptions): Promise<DesktopH
     }
   }
 
-  guardContents(handle.webContents, pin, onProblem)
+  contentsId = handle.webContents.id
+  guardContents(handle.webContents, pin, onProblem, options.onLeave ?? (() => undefined))
+  options.signal?.addEventListener('abort', markClosed, { once: true })
   try {
     await handle.reconnect()
   } catch (error: unknown) {
     handle.close()
     throw error
   }
+  if (closed) throw new AppError('desktop-cancelled', 'Opening the desktop was cancelled.')
   return handle
 }

@@ -1,16 +1,27 @@
 // Electron main entry: single instance, secure defaults, then the services wired once, in order,
 // before the window loads: logging, store + keychain + DigitalOcean + engine, IPC, tray,
-// notifications. Closing the window keeps Dictumal in the tray; Quit stops everything cleanly.
+// notifications. Closing the window keeps Dictumal in the tray where a tray is visible (otherwise it
+// quits); Quit stops everything cleanly, and a system shutdown or logout is never held up.
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { app, BrowserWindow, dialog, Menu } from 'electron'
+import { app, BrowserWindow, dialog, Menu, powerMonitor } from 'electron'
 import { createHandlers, subscribeEvents } from './core/api'
 import { createAppServices, type AppServices } from './core/app-services'
 import { resolveDataDir } from './core/data-dir'
+import { devRendererOrigin } from './core/dev-server'
 import { log, setLogSink } from './core/log'
+import { KeytarSecrets } from './core/secrets'
+import {
+  APP_USER_MODEL_ID,
+  hasStatusNotifierWatcher,
+  keychainServiceOverride,
+  lastWindowClosedAction,
+  userDataOverride,
+  withDeadline,
+} from './core/shell-policy'
 import { toUserError } from './core/user-error'
-import { createDesktopShell } from './desktop-shell'
+import { createDesktopShell, type DesktopShell } from './desktop-shell'
 import { registerHandlers, send } from './ipc'
 import { setupNotifications } from './notifications'
 import { createTray } from './tray'
@@ -19,8 +30,22 @@ import { createMainWindow, denyAllPermissions, registerAppScheme, rendererDirect
 let mainWindow: BrowserWindow | null = null
 let ready: Promise<void> = new Promise(() => {})
 let services: AppServices | null = null
+let shell: DesktopShell | null = null
 let quitting = false
+let systemShuttingDown = false
+/** Whether the user can see the tray; where they cannot, closing the last window quits. */
+let trayVisible = true
 const cleanups: Array<() => void> = []
+/** The dev server's origin under `npm run dev` (unpackaged builds only), else null. */
+const devOrigin = devRendererOrigin(process.env, app.isPackaged)
+/** A quit waits at most this long for the engine and store to close. */
+const QUIT_DEADLINE_MS = 5000
+
+// Windows shows toasts and groups the taskbar by this id; it must be set before any window exists.
+if (process.platform === 'win32') app.setAppUserModelId(APP_USER_MODEL_ID)
+// Tests and second copies move userData (and with it the single-instance lock) before the lock.
+const userData = userDataOverride(process.env)
+if (userData) app.setPath('userData', userData)
 
 function setupLogging(dataDir: string): void {
   const logDir = join(dataDir, 'logs')
@@ -38,7 +63,10 @@ function setupLogging(dataDir: string): void {
 
 function showMainWindow(): BrowserWindow {
   if (!mainWindow || mainWindow.isDestroyed()) {
-    mainWindow = createMainWindow(join(import.meta.dirname, '../preload/index.cjs'))
+    shell?.pageReloading()
+    mainWindow = createMainWindow(join(import.meta.dirname, '../preload/index.cjs'), devOrigin)
+    // A reload loses the page's subscriptions: navigation waits until it mounts again.
+    mainWindow.webContents.on('did-start-loading', () => shell?.pageReloading())
     mainWindow.on('closed', () => {
       mainWindow = null
     })
@@ -69,26 +97,31 @@ async function onReady(): Promise<void> {
   denyAllPermissions()
   serveRenderer(rendererDirectory(app.getAppPath()))
 
-  const shell = createDesktopShell({
+  const desktopShell = createDesktopShell({
     mainWindow: () => mainWindow,
     onStateChange: (state) => send(mainWindow?.webContents, 'desktop:changed', state),
+    sendNavigation: (request) => send(mainWindow?.webContents, 'navigate', request),
+    permissions: () => ({ clipboardRead: services?.settings().desktopClipboardRead ?? true }),
   })
-  cleanups.push(() => shell.closeAll())
+  shell = desktopShell
+  cleanups.push(() => desktopShell.closeAll())
+  const keychainService = keychainServiceOverride(process.env)
   services = await createAppServices({
     dataDir,
     env: process.env,
     info: { name: 'Dictumal', version: app.getVersion(), platform: process.platform, dataDir },
-    shell,
+    secrets: new KeytarSecrets(keychainService ? { service: keychainService } : {}),
+    shell: desktopShell,
   })
   const s = services
-  cleanups.push(registerHandlers(createHandlers(s)))
+  cleanups.push(registerHandlers(createHandlers(s), devOrigin))
   cleanups.push(subscribeEvents(s, (channel, payload) => send(mainWindow?.webContents, channel, payload)))
 
   const openDeployment = (id: string): void => {
     showMainWindow()
     const deployment = s.engine.list().find((d) => d.id === id)
     if (!deployment) return
-    void shell.openDesktop(deployment, 'embedded', () => s.engine.launchUrl(id, { target: 'ip' })).catch((e: unknown) => log.warn('tray', 'open failed', e))
+    void desktopShell.openDesktop(deployment, 'embedded', () => s.engine.launchUrl(id, { target: 'ip' })).catch((e: unknown) => log.warn('tray', 'open failed', e))
   }
   const onStoreChange = (listener: () => void): (() => void) => s.store.onChange(() => listener())
   const tray = createTray({
@@ -97,14 +130,23 @@ async function onReady(): Promise<void> {
     actions: {
       open: openDeployment,
       newDeployment: () => {
-        const win = showMainWindow()
-        send(win.webContents, 'navigate', { view: 'new-deployment' })
+        showMainWindow()
+        // A window just created has not loaded its page yet: the request waits until it mounts.
+        desktopShell.navigate({ view: 'new-deployment' })
       },
       showWindow: () => void showMainWindow(),
       quit: () => app.quit(),
     },
   })
   cleanups.push(() => tray.destroy())
+  // Linux shows tray icons only where a StatusNotifierItem host runs (GNOME has none by default).
+  trayVisible = process.platform !== 'linux' || (await hasStatusNotifierWatcher())
+  if (!trayVisible) log.info('app', 'no tray host on this desktop: closing the window quits Dictumal')
+  // Shutdown or logout: quit at once, without holding the system up for a clean close.
+  powerMonitor.on('shutdown', () => {
+    systemShuttingDown = true
+    app.quit()
+  })
   cleanups.push(setupNotifications({ getDeployments: () => s.engine.list(), onChange: onStoreChange, onClick: openDeployment }))
 
   showMainWindow()
@@ -132,16 +174,27 @@ if (!app.requestSingleInstanceLock()) {
   // The window waits for the services, so its first requests always find their handlers.
   app.on('second-instance', () => void ready.then(showMainWindow))
   app.on('activate', () => void ready.then(showMainWindow))
-  // The tray keeps Dictumal alive with no window; Quit in the tray ends it.
-  app.on('window-all-closed', () => {})
+  // The tray keeps Dictumal alive with no window (Quit in the tray ends it); with no visible tray,
+  // closing the last window quits rather than leave an invisible process.
+  app.on('window-all-closed', () => {
+    if (lastWindowClosedAction(process.platform, trayVisible) === 'quit') app.quit()
+  })
   app.on('web-contents-created', (_event, contents) => {
     contents.on('will-attach-webview', (event) => event.preventDefault())
   })
   app.on('before-quit', (event) => {
     if (quitting) return
     quitting = true
+    if (systemShuttingDown) {
+      // Never preventDefault here: macOS would read it as refusing to log out or shut down.
+      void shutdown()
+      return
+    }
     event.preventDefault()
-    void shutdown().finally(() => app.quit())
+    void withDeadline(shutdown(), QUIT_DEADLINE_MS).then((outcome) => {
+      if (outcome === 'timeout') log.warn('app', 'quit did not finish cleaning up in time; quitting anyway')
+      app.quit()
+    })
   })
   ready = app.whenReady().then(onReady)
   ready.catch((error: unknown) => {

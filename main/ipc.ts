@@ -3,14 +3,15 @@
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron'
 import type { EventChannel, EventChannels, InvokeChannel } from '../preload/contract'
 import type { Handlers } from './core/api'
-import { isTrustedSenderUrl } from './core/app-protocol'
+import { isTrustedRendererUrl } from './core/dev-server'
 import { log } from './core/log'
 
-export function registerHandlers(handlers: Handlers): () => void {
+/** `devOrigin`: the dev server trusted under `npm run dev` (never in a packaged build). */
+export function registerHandlers(handlers: Handlers, devOrigin: string | null = null): () => void {
   const channels = Object.keys(handlers) as InvokeChannel[]
   for (const channel of channels) {
     ipcMain.handle(channel, async (event: IpcMainInvokeEvent, ...args: unknown[]) => {
-      if (!isTrustedSenderUrl(event.senderFrame?.url)) {
+      if (!isTrustedRendererUrl(event.senderFrame?.url, devOrigin)) {
         log.warn('ipc', `refused ${channel} from an untrusted frame`)
         throw new Error('Refused: this request did not come from the Dictumal window.')
       }

@@ -7,11 +7,11 @@ import {
   APP_ENTRY_URL,
   APP_SCHEME,
   CONTENT_SECURITY_POLICY,
-  isAllowedAppNavigation,
   isAllowedExternalUrl,
   mimeTypeFor,
   resolveAppAsset,
 } from './core/app-protocol'
+import { isTrustedRendererUrl, rendererEntryUrl } from './core/dev-server'
 import { log } from './core/log'
 
 /** Must run before `ready`: app:// behaves like a secure, standard origin. */
@@ -42,7 +42,8 @@ export function denyAllPermissions(): void {
   session.defaultSession.setPermissionCheckHandler(() => false)
 }
 
-export function createMainWindow(preloadPath: string): BrowserWindow {
+/** `devOrigin`: the electron-vite dev server under `npm run dev` (unpackaged only), else null. */
+export function createMainWindow(preloadPath: string, devOrigin: string | null = null): BrowserWindow {
   const win = new BrowserWindow({
     width: 1180,
     height: 780,
@@ -74,7 +75,7 @@ export function createMainWindow(preloadPath: string): BrowserWindow {
     return { action: 'deny' }
   })
   const blockForeign = (event: { preventDefault(): void }, url: string): void => {
-    if (!isAllowedAppNavigation(url)) {
+    if (!isTrustedRendererUrl(url, devOrigin)) {
       event.preventDefault()
       log.warn('window', 'blocked a navigation away from the app')
     }
@@ -83,7 +84,7 @@ export function createMainWindow(preloadPath: string): BrowserWindow {
   contents.on('will-redirect', blockForeign)
   contents.on('will-attach-webview', (event) => event.preventDefault())
 
-  void win.loadURL(APP_ENTRY_URL)
+  void win.loadURL(rendererEntryUrl(devOrigin, APP_ENTRY_URL))
   return win
 }
 

@@ -37,6 +37,7 @@ export function createDictumalApi(t: Transport): DictumalApi {
     desktop: {
       action: (action) => t.invoke('desktop:action', action),
       state: () => t.invoke('desktop:state'),
+      layout: (layout) => t.invoke('desktop:layout', layout),
       onChanged: (listener) => t.on('desktop:changed', listener),
     },
     unmanaged: {
@@ -50,5 +51,6 @@ export function createDictumalApi(t: Transport): DictumalApi {
       update: (patch) => t.invoke('settings:update', patch),
     },
     onNavigate: (listener) => t.on('navigate', listener),
+    pendingNavigation: () => t.invoke('navigate:pending'),
   }
 }

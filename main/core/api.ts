@@ -41,6 +41,9 @@ const schemas = {
   create: z.tuple([z.object({ constitutionId: id, region: z.string().max(64), size: z.string().max(64) }).strict()]),
   open: z.tuple([z.object({ id, mode: z.enum(['embedded', 'window']) }).strict()]),
   action: z.tuple([z.enum(desktopActions)]),
+  layout: z.tuple([
+    z.object({ x: z.number().finite(), y: z.number().finite(), width: z.number().finite(), height: z.number().finite(), covered: z.boolean() }).strict(),
+  ]),
   droplet: z.tuple([dropletId]),
   settings: z.tuple([
     z
@@ -55,6 +58,7 @@ const schemas = {
           .trim()
           .max(253)
           .refine((h) => h === '' || isValidLaunchHost(h), 'The gateway host must be a host name or IP address, without https:// or a path.'),
+        desktopClipboardRead: z.boolean(),
       })
       .partial()
       .strict(),
@@ -175,7 +179,16 @@ export function createHandlers(s: AppServices): Handlers {
     },
     'desktop:state': async (...raw) => {
       args('desktop:state', none, raw)
-      return { deploymentId: s.shell?.currentDesktop?.() ?? null }
+      return s.shell?.desktopState?.() ?? { deploymentId: s.shell?.currentDesktop?.() ?? null }
+    },
+    'desktop:layout': async (...raw) => {
+      const [layout] = args('desktop:layout', schemas.layout, raw)
+      s.shell?.setLayout?.(layout)
+      return null
+    },
+    'navigate:pending': async (...raw) => {
+      args('navigate:pending', none, raw)
+      return s.shell?.takePendingNavigation?.() ?? null
     },
     'unmanaged:list': async (...raw) => {
       args('unmanaged:list', none, raw)

@@ -7,7 +7,10 @@ import type {
   Catalog,
   Deployment,
   DesktopAction,
+  DesktopLayout,
   DesktopMode,
+  DesktopState,
+  NavigateRequest,
   Settings,
   SshKeyOption,
 } from '../../preload/contract'
@@ -37,6 +40,12 @@ export interface ShellPort {
   copyText(text: string): void
   /** The deployment whose desktop is embedded in the main window now, if any. */
   currentDesktop?(): string | null
+  /** What the main window shows now, including a desktop that is still connecting. */
+  desktopState?(): DesktopState
+  /** Where the renderer's desktop placeholder is, and whether a dialog of the app covers it. */
+  setLayout?(layout: DesktopLayout): void
+  /** A navigation the page has not heard yet (asked for before it loaded); taken once. */
+  takePendingNavigation?(): NavigateRequest | null
 }
 
 export interface AppServicesOptions {

@@ -183,19 +183,30 @@ describe('isAllowedNavigation', () => {
 })
 
 describe('isAllowedPermission', () => {
+  const ON = { clipboardRead: true }
+  const OFF = { clipboardRead: false }
+
+  it('grants clipboard-read only while the setting is on; writing stays allowed', () => {
+    const origin = `https://${IP}`
+    expect(isAllowedPermission('clipboard-read', origin, ORIGIN, OFF)).toBe(false)
+    expect(isAllowedPermission('clipboard-sanitized-write', origin, ORIGIN, OFF)).toBe(true)
+    expect(isAllowedPermission('clipboard-read', origin, ORIGIN, ON)).toBe(true)
+    expect(isAllowedPermission('clipboard-read', 'https://evil.example', ORIGIN, ON)).toBe(false)
+  })
+
   it('grants only clipboard permissions, and only to the pinned origin', () => {
     const origin = `https://${IP}`
-    expect(isAllowedPermission('clipboard-read', origin, ORIGIN)).toBe(true)
-    expect(isAllowedPermission('clipboard-sanitized-write', `${origin}/guacamole/`, ORIGIN)).toBe(true)
-    expect(isAllowedPermission('clipboard-read', 'https://evil.example', ORIGIN)).toBe(false)
-    expect(isAllowedPermission('clipboard-read', `http://${IP}`, ORIGIN)).toBe(false)
-    expect(isAllowedPermission('clipboard-read', `https://${IP}:8443`, ORIGIN)).toBe(false)
-    expect(isAllowedPermission('clipboard-read', '', ORIGIN)).toBe(false)
+    expect(isAllowedPermission('clipboard-read', origin, ORIGIN, ON)).toBe(true)
+    expect(isAllowedPermission('clipboard-sanitized-write', `${origin}/guacamole/`, ORIGIN, ON)).toBe(true)
+    expect(isAllowedPermission('clipboard-read', 'https://evil.example', ORIGIN, ON)).toBe(false)
+    expect(isAllowedPermission('clipboard-read', `http://${IP}`, ORIGIN, ON)).toBe(false)
+    expect(isAllowedPermission('clipboard-read', `https://${IP}:8443`, ORIGIN, ON)).toBe(false)
+    expect(isAllowedPermission('clipboard-read', '', ORIGIN, ON)).toBe(false)
     for (const permission of [
       'media', 'geolocation', 'notifications', 'openExternal', 'fullscreen', 'pointerLock', 'keyboardLock',
       'display-capture', 'hid', 'usb', 'serial', 'fileSystem', 'deprecated-sync-clipboard-read', 'unknown',
     ]) {
-      expect(isAllowedPermission(permission, origin, ORIGIN), permission).toBe(false)
+      expect(isAllowedPermission(permission, origin, ORIGIN, ON), permission).toBe(false)
     }
   })
 })

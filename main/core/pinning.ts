@@ -129,9 +129,16 @@ export function desktopWebPreferences(partition: string): DesktopWebPreferences 
 /** Guacamole's clipboard integration is the only browser permission a remote desktop needs. */
 export const ALLOWED_PERMISSIONS: ReadonlySet<string> = new Set(['clipboard-read', 'clipboard-sanitized-write'])
 
+/** What the user allows the remote page beyond writing to the clipboard (Settings). */
+export interface DesktopPermissionSettings {
+  /** Guacamole reads the local clipboard to send it to the remote desktop; a user may turn that off. */
+  clipboardRead: boolean
+}
+
 /** For both the permission request and check handlers; `requestingUrl` may be a full URL or an origin. */
-export function isAllowedPermission(permission: string, requestingUrl: string, pin: OriginPin): boolean {
+export function isAllowedPermission(permission: string, requestingUrl: string, pin: OriginPin, settings: DesktopPermissionSettings): boolean {
   if (!ALLOWED_PERMISSIONS.has(permission)) return false
+  if (permission === 'clipboard-read' && !settings.clipboardRead) return false
   return isAllowedNavigation(requestingUrl, pin, { isMainFrame: true })
 }
 

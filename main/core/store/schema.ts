@@ -26,6 +26,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   useLatestUbuntu: false,
   sshKeys: [],
   gatewayHost: '',
+  desktopClipboardRead: true,
 })
 
 export function emptyStoreData(): StoreData {
@@ -85,6 +86,7 @@ export const settingsSchema = z.object({
   useLatestUbuntu: z.boolean().default(false),
   sshKeys: z.array(z.string().min(1)).default(() => []),
   gatewayHost: z.string().default(''),
+  desktopClipboardRead: z.boolean().default(true),
 })
 
 /** A settings change from the UI or CLI: every field optional, no defaults filled in. */
@@ -96,6 +98,7 @@ export const settingsPatchSchema = z
     useLatestUbuntu: z.boolean(),
     sshKeys: z.array(z.string().min(1)),
     gatewayHost: z.string(),
+    desktopClipboardRead: z.boolean(),
   })
   .partial()
   .strict()
