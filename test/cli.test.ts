@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEPLOYMENT_STAGES, type Deployment, type DeploymentStage } from '../preload/contract'
 import { createConstitution, openStore, upsertDeployment } from '../main/core/store'
+import { sampleDeployment } from './fixtures/deployment'
 import {
   ensureCliBuilt,
   FINDING_FIELDS,
@@ -269,6 +270,64 @@ describe('dictumal CLI: usage, data file', () => {
       await store.close()
     }
   }, 60_000)
+})
+
+// Text from the data file (edited by hand, or by another program) and from DigitalOcean must not drive the terminal.
+// eslint-disable-next-line no-control-regex -- the characters a terminal would act on
+const TERMINAL_CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/
+const HOSTILE_NAME = 'Evil\u001b]0;owned\u0007\u001b[2J\u009b31m\u202Egnp.exe\u2066x\u2069\u2028\rFAKE\u0085end'
+const HOSTILE_ERROR = 'Setup failed\u001b]52;c;aGk=\u0007\nFAIL  forged line\u001b]8;;https://evil.example\u001b\\link'
+
+describe('dictumal CLI: hostile text and configuration', () => {
+  it('prints names and errors from the data file without terminal controls, human and --json alike', async () => {
+    const dir = await tempDir('dictumal-cli-hostile-')
+    const store = await openStore(dir)
+    try {
+      await store.update((draft) => {
+        draft.constitutions.push({ id: 'c0ffee00-0000-4000-8000-000000000001', name: HOSTILE_NAME, body: '# body\n', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' })
+      })
+      await upsertDeployment(store, sampleDeployment({ id: 'bad0bad0-0000-4000-8000-000000000001', name: HOSTILE_NAME, status: 'ERROR', stage: 'installing-packages', error: HOSTILE_ERROR }))
+    } finally {
+      await store.close()
+    }
+    const env = cliEnv({ DICTUMAL_DATA_DIR: dir })
+    const runs = {
+      constitutions: await runCli(['constitution', 'list'], { env }),
+      constitutionsJson: await runCli(['constitution', 'list', '--json'], { env }),
+      list: await runCli(['list'], { env }),
+      listJson: await runCli(['list', '--json'], { env }),
+      status: await runCli(['status', 'bad0bad0'], { env }),
+      statusJson: await runCli(['status', 'bad0bad0', '--json'], { env }),
+      missing: await runCli(['deploy', '--constitution', HOSTILE_NAME.slice(0, 13)], { env }),
+    }
+    for (const [what, r] of Object.entries(runs)) {
+      expect(r.stdout + r.stderr, what).not.toMatch(TERMINAL_CONTROL)
+      expect(r.code, `${what}: ${describeResult(r)}`).toBe(what === 'missing' ? 1 : 0)
+    }
+    // Human output: each value stays on its own line, its controls shown as \uXXXX.
+    expect(runs.constitutions.stdout).toBe('c0ffee00  Evil\\u001b]0;owned\\u0007\\u001b[2J\\u009b31m\\u202egnp.exe\\u2066x\\u2069\\u2028\\u000dFAKE\\u0085end\n')
+    expect(runs.list.stdout.trimEnd().split('\n')).toHaveLength(2)
+    expect(runs.list.stdout).toContain('Setup failed\\u001b]52;c;aGk=\\u0007\\u000aFAIL  forged line')
+    expect(runs.status.stdout).toBe(runs.list.stdout)
+    oneSentence(runs.missing.stderr)
+    expect(runs.missing.stderr).toContain('\\u001b]0;owned')
+    // JSON output: the records parse back to exactly what is stored.
+    expect(JSON.parse(runs.constitutionsJson.stdout)).toMatchObject({ name: HOSTILE_NAME })
+    for (const r of [runs.listJson, runs.statusJson]) expect(records(r.stdout)).toEqual([expect.objectContaining({ name: HOSTILE_NAME, error: HOSTILE_ERROR })])
+  }, 30_000)
+
+  it('refuses a DIGITALOCEAN_API_URL that is plain http off loopback, in one sentence', async () => {
+    const dir = await tempDir('dictumal-cli-api-url-')
+    for (const url of ['http://203.0.113.9:4010', 'http://api.digitalocean.com']) {
+      const r = await runCli(['list'], { env: cliEnv({ DICTUMAL_DATA_DIR: dir, DIGITALOCEAN_API_URL: url }) })
+      expect(r.code, describeResult(r)).toBe(1)
+      expect(r.stdout).toBe('')
+      oneSentence(r.stderr)
+      expect(r.stderr).toContain('DIGITALOCEAN_API_URL must start with https://')
+    }
+    const loopback = await runCli(['list'], { env: cliEnv({ DICTUMAL_DATA_DIR: dir, DIGITALOCEAN_API_URL: 'http://localhost:9' }) })
+    expect(loopback.code, describeResult(loopback)).toBe(0)
+  })
 })
 
 describe.runIf(mode === 'fail')('dictumal CLI keychain', () => {

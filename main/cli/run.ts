@@ -13,6 +13,7 @@ import { log, setLogSink } from '../core/log'
 import { KeytarSecrets, type Secrets } from '../core/secrets'
 import { createConstitution, findConstitution } from '../core/store'
 import { AppError, isExpected, toUserError } from '../core/user-error'
+import { inline, terminalSafeWriters } from './terminal-text'
 
 export interface CliIo {
   stdout(text: string): void
@@ -72,8 +73,8 @@ function percent(n: number): string {
 
 export function humanLine(d: Deployment): string {
   const parts = [d.id.slice(0, 8), d.name, d.status, d.stage, percent(d.percent), d.ip ?? '-', d.region, d.size]
-  const line = parts.join('  ')
-  return d.error ? `${line}\n  ${d.error}` : line
+  const line = parts.map(inline).join('  ')
+  return d.error ? `${line}\n  ${inline(d.error)}` : line
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -97,7 +98,9 @@ function ask(io: CliIo, question: string, hidden = false): Promise<string> {
   })
 }
 
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
+  // Everything printed passes here: no text from the data file or DigitalOcean can drive the terminal.
+  const io = terminalSafeWriters(rawIo)
   // Logs go to stderr only on request, so stdout stays clean for --json.
   setLogSink((line) => {
     if (io.env.DICTUMAL_LOG_LEVEL === 'debug') io.stderr(`${line}\n`)
@@ -168,7 +171,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const s = await open()
         const findings = await s.engine.reconcile()
         for (const f of findings) {
-          io.stdout(flags.json ? `${JSON.stringify(f)}\n` : `${f.kind.padEnd(20)} ${f.name}  ${f.deploymentId?.slice(0, 8) ?? '-'}  droplet ${f.dropletId ?? '-'}\n`)
+          io.stdout(flags.json ? `${JSON.stringify(f)}\n` : `${f.kind.padEnd(20)} ${inline(f.name)}  ${inline(f.deploymentId?.slice(0, 8) ?? '-')}  droplet ${f.dropletId ?? '-'}\n`)
         }
         if (!flags.json && findings.length === 0) io.stdout('Everything matches: no deployment in progress, nothing deleted elsewhere, no unmanaged droplets.\n')
         // Like the app, reconcile keeps driving what it resumed until each one settles.
@@ -191,7 +194,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       log.error('cli', `${command ?? ''} failed unexpectedly`, error)
       problem.hint = problem.hint ?? 'Run the command again with DICTUMAL_LOG_LEVEL=debug to see the details.'
     }
-    io.stderr(`${problem.message}\n${problem.hint ? `${problem.hint}\n` : ''}`)
+    io.stderr(`${inline(problem.message)}\n${problem.hint ? `${inline(problem.hint)}\n` : ''}`)
     return 1
   } finally {
     const s = services as AppServices | null
@@ -207,7 +210,7 @@ async function login(argv: string[], io: CliIo, s: AppServices): Promise<number>
   if (token === '') throw new AppError('token-empty', 'No token was given: paste a DigitalOcean personal access token.')
   const account = await s.validateToken(token)
   await s.secrets.setToken(token)
-  io.stdout(`Logged in as ${account?.email ?? 'your DigitalOcean account'}; the token is in the system keychain.\n`)
+  io.stdout(`Logged in as ${account?.email === undefined ? 'your DigitalOcean account' : inline(account.email)}; the token is in the system keychain.\n`)
   if (io.env.DIGITALOCEAN_API_TOKEN) io.stdout('Note: DIGITALOCEAN_API_TOKEN is set and wins over the stored token while it is.\n')
   return 0
 }
@@ -218,7 +221,7 @@ async function constitution(argv: string[], io: CliIo, open: () => Promise<AppSe
     const { flags } = parse(rest, { json: { type: 'boolean' } }, 0)
     const s = await open()
     for (const c of s.store.read().constitutions) {
-      io.stdout(flags.json ? `${JSON.stringify(c)}\n` : `${c.id.slice(0, 8)}  ${c.name}\n`)
+      io.stdout(flags.json ? `${JSON.stringify(c)}\n` : `${inline(c.id.slice(0, 8))}  ${inline(c.name)}\n`)
     }
     return 0
   }
@@ -238,7 +241,7 @@ async function constitution(argv: string[], io: CliIo, open: () => Promise<AppSe
     const s = await open()
     const result = await createConstitution(s.store, { name, body })
     if (!result.ok) throw new AppError(result.error.code, result.error.message, result.error.hint)
-    io.stdout(flags.json ? `${JSON.stringify(result.value)}\n` : `Added constitution "${result.value.name}" (${result.value.id}).\n`)
+    io.stdout(flags.json ? `${JSON.stringify(result.value)}\n` : `Added constitution "${inline(result.value.name)}" (${result.value.id}).\n`)
     return 0
   }
   usage(sub === undefined ? 'constitution needs "add" or "list".' : `Unknown constitution command "${sub}".`)
@@ -341,14 +344,14 @@ async function destroy(argv: string[], io: CliIo, s: AppServices): Promise<numbe
   if (!flags.yes) {
     const stdin = io.stdin ?? process.stdin
     if (!stdin.isTTY) usage('destroy asks for confirmation; pass --yes when not running in a terminal.')
-    const answer = await ask(io, `Destroy "${d.name}" (${d.id.slice(0, 8)}) and delete its droplet? [y/N] `)
+    const answer = await ask(io, `Destroy "${inline(d.name)}" (${inline(d.id.slice(0, 8))}) and delete its droplet? [y/N] `)
     if (!/^y(es)?$/i.test(answer.trim())) {
       io.stdout('Nothing was destroyed.\n')
       return 1
     }
   }
   const destroyed = await s.engine.destroy(d.id)
-  io.stdout(`Destroyed "${destroyed.name}"; its droplet is deleted and its secrets removed from the keychain.\n`)
+  io.stdout(`Destroyed "${inline(destroyed.name)}"; its droplet is deleted and its secrets removed from the keychain.\n`)
   return 0
 }
 
@@ -356,7 +359,7 @@ async function doctor(io: CliIo, s: AppServices): Promise<number> {
   let failures = 0
   const line = (ok: boolean, text: string): void => {
     if (!ok) failures += 1
-    io.stdout(`${ok ? 'ok  ' : 'FAIL'}  ${text}\n`)
+    io.stdout(`${ok ? 'ok  ' : 'FAIL'}  ${inline(text)}\n`)
   }
   line(true, `data folder ${s.info.dataDir} (${s.store.read().deployments.length} deployments, ${s.store.read().constitutions.length} constitutions)`)
   const keychain = await s.secrets.check()
