@@ -13,7 +13,6 @@ import type { StoreData } from '../store'
 import { deploymentTag, publicIpv4, type CreateDropletInput, type DeleteOutcome, type Droplet } from '../digitalocean'
 import { buildLaunchUrl, mintLaunchToken } from '../guacamole-token'
 import { IMAGE_TAG } from '../images/names'
-import { IMAGE_TAG } from '../images/names'
 import { log } from '../log'
 import { buildUserData, describeBeaconFailure, dropletNameFor } from '../recipe'
 import { findDeploymentByPrefix } from '../store/records'
@@ -81,8 +80,6 @@ export interface EngineOptions {
   prober?: ProberPort
   /** The image for new droplets (env / settings / discovery), asked at each create. */
   imageSlug: () => Promise<string>
-  /** Chooses between a desktop image and a fresh install (main/core/images); without it, always fresh. */
-  launchPlan?: (input: { region: string; fresh: boolean }) => Promise<{ image: string | number; fastStart: boolean; userDataMode: 'full' | 'personalise' }>
   /** Chooses between a desktop image and a fresh install (main/core/images); without it, always fresh. */
   launchPlan?: (input: { region: string; fresh: boolean }) => Promise<{ image: string | number; fastStart: boolean; userDataMode: 'full' | 'personalise' }>
   /** SSH key ids or fingerprints for new droplets. */
