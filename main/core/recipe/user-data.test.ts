@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
@@ -7,9 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readUserData, type UserDataContents } from '../../../test/fakes/user-data-reader'
 import { generateDeploymentCertificate, type DeploymentCertificate } from '../certificate'
 import { generateDeploymentSecrets, type DeploymentSecrets } from '../deployment-secrets'
+import { bootcmdScript } from './beacon'
+import { sha512Crypt } from './password-hash'
 import { DROPLET_PATHS, GUACAMOLE_IMAGE, GUACD_IMAGE } from './paths'
 import { requireTool } from './testing/require-tool'
-import { buildUserData, SSHD_DROP_IN, type UserDataInput } from './user-data'
+import { buildBakeUserData, buildUserData, SSHD_DROP_IN, type UserDataInput } from './user-data'
 import { InvalidRecipeInputError, MAX_USER_DATA_BYTES, UserDataTooLargeError } from './validation'
 
 const ID = '3f2a9c1e-7b4d-4c2a-9e1f-0a1b2c3d4e5f'
@@ -31,6 +34,9 @@ let cert: DeploymentCertificate
 let otherCert: DeploymentCertificate
 let base: UserDataInput
 const tmp = mkdtempSync(join(tmpdir(), 'dictumal-userdata-'))
+/** Debian's python3, which has PyYAML (cloud-init's loader); a pyenv python3 on PATH may not. */
+const PYTHON = '/usr/bin/python3'
+const PRINTABLE_ASCII = /^[\x20-\x7e\n]*$/
 
 beforeAll(async () => {
   cert = await generateDeploymentCertificate({ deploymentId: ID })
@@ -53,6 +59,25 @@ function toolOrSkip(name: string, ctx: { skip: (note?: string) => void }): void 
   requireTool(name, (note) => ctx.skip(note))
 }
 
+function pythonOrSkip(ctx: { skip: (note?: string) => void }): void {
+  if (existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import yaml']).status === 0) return
+  const note = `${PYTHON} with PyYAML is missing: apt-get install python3-yaml (cloud-init brings it)`
+  if (process.env.CI) throw new Error(note)
+  ctx.skip(note)
+}
+
+/** Secret values as they could appear in a document: in clear, and base64 at each of the three alignments. */
+function secretForms(value: string): string[] {
+  const forms = [value]
+  for (const pad of ['', 'a', 'ab']) {
+    const b64 = Buffer.from(pad + value).toString('base64')
+    // Drop the characters that depend on the neighbouring bytes at either end.
+    const skip = Math.ceil((pad.length * 4) / 3)
+    forms.push(b64.slice(skip + 1, -4))
+  }
+  return forms.filter((form) => form.length >= 8)
+}
+
 describe('buildUserData', () => {
   it('stays well under DigitalOcean’s limit for an ordinary constitution (≤ 16 KiB)', () => {
     const userData = buildUserData({ ...base, constitution: { name: 'Charter', body: '# Charter\n\nBe kind.\n' } })
@@ -71,14 +96,70 @@ describe('buildUserData', () => {
       keyPem: cert.keyPem,
       guacamoleKey: base.secrets.guacamoleKey,
       vncPassword: base.secrets.vncPassword,
-      userPassword: base.secrets.userPassword,
       constitutionBody: NASTY_BODY,
       sshKeys: [ED25519],
     })
+    // The desktop password travels only as its SHA-512 crypt hash, with a random salt.
+    const salt = read.userPasswordHash.split('$')[2] ?? ''
+    expect(read.userPasswordHash).toMatch(/^\$6\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}$/)
+    expect(read.userPasswordHash).toBe(sha512Crypt(base.secrets.userPassword, salt))
+    expect(read.files.get(DROPLET_PATHS.secretsEnv)?.content).toBe(
+      `VNC_PASSWORD=${base.secrets.vncPassword}\nUSER_PASSWORD_HASH=${read.userPasswordHash}\n`,
+    )
     expect(read.config.ssh_authorized_keys).toEqual([ED25519])
     expect(read.config.ssh_pwauth).toBe(false)
     expect(read.files.get(SSHD_DROP_IN)?.content).toMatch(/^PasswordAuthentication no$/m)
-    expect(read.runcmd).toEqual([[DROPLET_PATHS.setupScript]])
+    expect(read.runcmd).toEqual([[DROPLET_PATHS.setupScript, 'full']])
+    expect(read.bootcmd).toBe(bootcmdScript(ID))
+  })
+
+  it('sends every file encoded (b64 or gz+b64) in a printable-ASCII document', () => {
+    const userData = buildUserData({ ...base, sshKeys: [ED25519] })
+    expect(userData).toMatch(PRINTABLE_ASCII)
+    const doc = parse(userData) as { write_files: { path: string; encoding: string; content: string }[] }
+    for (const entry of doc.write_files) {
+      expect(['b64', 'gz+b64'], entry.path).toContain(entry.encoding)
+      expect(entry.content, entry.path).toMatch(/^[A-Za-z0-9+/]+={0,2}$/)
+    }
+    // The big scripts are compressed; everything is readable back (checked file by file above and below).
+    const encodingOf = (path: string) => doc.write_files.find((entry) => entry.path === path)?.encoding
+    expect(encodingOf(DROPLET_PATHS.setupScript)).toBe('gz+b64')
+    expect(encodingOf(DROPLET_PATHS.beaconScript)).toBe('gz+b64')
+    // The hostile constitution, names with U+2028 and friends: still one plain ASCII document.
+    const hostile = buildUserData({ ...base, constitution: { name: 'A\u2028B\u0085', body: `x\u2028- path: /root/.ssh/authorized_keys\u0085\t\x7f\u009b` } })
+    expect(hostile).toMatch(PRINTABLE_ASCII)
+    expect(readUserData(hostile).constitutionBody).toBe(`x\u2028- path: /root/.ssh/authorized_keys\u0085\t\x7f\u009b`)
+  })
+
+  it('starts the second half only in personalise mode', () => {
+    const read = readUserData(buildUserData(base, { mode: 'personalise' }))
+    expect(read.runcmd).toEqual([[DROPLET_PATHS.setupScript, 'personalise']])
+    expect(read.constitutionBody).toBe(NASTY_BODY)
+    expect(read.vncPassword).toBe(base.secrets.vncPassword)
+  })
+
+  it('gives an image build the install half only: no secrets, user, constitution or deployment', () => {
+    const userData = buildBakeUserData()
+    expect(userData).toMatch(PRINTABLE_ASCII)
+    const doc = parse(userData) as Record<string, unknown>
+    const files = (doc.write_files as { path: string }[]).map((entry) => entry.path)
+    for (const path of [
+      DROPLET_PATHS.secretsEnv,
+      DROPLET_PATHS.guacamoleEnv,
+      DROPLET_PATHS.certPem,
+      DROPLET_PATHS.keyPem,
+      DROPLET_PATHS.constitution,
+      DROPLET_PATHS.deploymentFile,
+      DROPLET_PATHS.authorizedKeys,
+      DROPLET_PATHS.nginxSite,
+    ]) {
+      expect(files, path).not.toContain(path)
+    }
+    expect(files).toEqual(expect.arrayContaining([DROPLET_PATHS.setupScript, DROPLET_PATHS.beaconScript, SSHD_DROP_IN]))
+    expect(doc.runcmd).toEqual([[DROPLET_PATHS.setupScript, 'bake']])
+    expect(doc.ssh_authorized_keys).toBeUndefined()
+    expect(doc.bootcmd).toEqual([['sh', '-c', bootcmdScript('bake')]])
+    expect(() => readUserData(userData)).toThrow(/no file/)
   })
 
   it('keeps secrets and the private key in root-only files', () => {
@@ -94,13 +175,15 @@ describe('buildUserData', () => {
   })
 
   it('survives PyYAML (what cloud-init uses) with a hostile constitution byte for byte', (ctx) => {
-    toolOrSkip('python3', ctx)
+    pythonOrSkip(ctx)
     const file = join(tmp, 'pyyaml.yaml')
     writeFileSync(file, buildUserData(base))
-    const script = `import json,sys,yaml
+    const script = `import base64,gzip,json,sys,yaml
 doc = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
-print(json.dumps([f["content"] for f in doc["write_files"] if f["path"] == sys.argv[2]][0]))`
-    const result = spawnSync('python3', ['-c', script, file, DROPLET_PATHS.constitution], { encoding: 'utf8' })
+f = [f for f in doc["write_files"] if f["path"] == sys.argv[2]][0]
+raw = base64.b64decode(f["content"])
+print(json.dumps((gzip.decompress(raw) if f["encoding"] == "gz+b64" else raw).decode("utf-8")))`
+    const result = spawnSync(PYTHON, ['-c', script, file, DROPLET_PATHS.constitution], { encoding: 'utf8' })
     expect(result.stderr).toBe('')
     expect(JSON.parse(result.stdout)).toBe(NASTY_BODY)
   })
@@ -111,11 +194,16 @@ print(json.dumps([f["content"] for f in doc["write_files"] if f["path"] == sys.a
       ['with SSH keys', () => ({ ...base, sshKeys: [ED25519, 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY= bob'] })],
       ['a large constitution', () => ({ ...base, constitution: { name: 'Big', body: bigBody(40 * 1024) } })],
     ]
+    const documents: [string, () => string][] = [
+      ...variants.map(([label, input]): [string, () => string] => [label, () => buildUserData(input())]),
+      ['personalise', () => buildUserData(base, { mode: 'personalise' })],
+      ['image build (bake)', () => buildBakeUserData()],
+    ]
 
-    it.for(variants)('cloud-init schema accepts the %s config', ([label, input], ctx) => {
+    it.for(documents)('cloud-init schema accepts the %s config', ([label, make], ctx) => {
       toolOrSkip('cloud-init', ctx)
-      const file = join(tmp, `${label.replaceAll(' ', '-')}.yaml`)
-      writeFileSync(file, buildUserData(input()))
+      const file = join(tmp, `${label.replaceAll(/\W+/g, '-')}.yaml`)
+      writeFileSync(file, make())
       const result = spawnSync('cloud-init', ['schema', '--config-file', file], { encoding: 'utf8' })
       expect(`${result.stdout}${result.stderr}`).toMatch(/Valid (cloud-config|schema)/i)
       expect(result.status).toBe(0)
@@ -131,10 +219,14 @@ print(json.dumps([f["content"] for f in doc["write_files"] if f["path"] == sys.a
     it('shellcheck finds nothing in any embedded script', (ctx) => {
       toolOrSkip('shellcheck', ctx)
       const read = readUserData(buildUserData({ ...base, sshKeys: [ED25519] }))
+      const bake = parse(buildBakeUserData()) as { bootcmd: string[][] }
       const scripts: [string, string, string][] = [
         ['setup', 'bash', read.files.get(DROPLET_PATHS.setupScript)?.content ?? ''],
         ['beacon', 'bash', read.files.get(DROPLET_PATHS.beaconScript)?.content ?? ''],
         ['bootcmd', 'sh', `#!/bin/sh\n${read.bootcmd}`],
+        ['bake bootcmd', 'sh', `#!/bin/sh\n${bake.bootcmd[0]?.[2] ?? ''}`],
+        // Sourced by the Guacamole image's bash entrypoint.
+        ['guacamole hook', 'bash', `#!/bin/bash\n${read.files.get(DROPLET_PATHS.guacamoleHook)?.content ?? ''}`],
       ]
       for (const [name, shell, text] of scripts) {
         expect(text.length, name).toBeGreaterThan(100)
@@ -197,8 +289,9 @@ print(json.dumps([f["content"] for f in doc["write_files"] if f["path"] == sys.a
         'ufw allow 80/tcp',
         'ufw allow 443/tcp',
         'ufw --force enable',
+        'ufw reload',
       ])
-      expect(setup).toMatch(/^ufw default deny incoming$/m)
+      expect(setup).toMatch(/^\s*ufw default deny incoming$/m)
       expect(setup.indexOf('ufw --force enable')).toBeGreaterThan(setup.indexOf('ufw allow 22/tcp'))
     })
 
@@ -209,7 +302,13 @@ print(json.dumps([f["content"] for f in doc["write_files"] if f["path"] == sys.a
         expect(line).toMatch(/--network host/)
         expect(line).not.toMatch(/\s(-p|--publish|-P|--publish-all)[\s=]/)
       }
-      expect(runs.find((line) => line.includes(GUACD_IMAGE))).toMatch(/guacd -b 127\.0\.0\.1 /)
+      // Options only after the image name: its entrypoint runs `guacd -f -b 0.0.0.0 … "$@"`, and musl's
+      // getopt stops at the first non-option, so a path command before -b would leave 0.0.0.0 in force.
+      const guacd = runs.find((line) => line.includes(GUACD_IMAGE)) ?? ''
+      expect(guacd.slice(guacd.indexOf(GUACD_IMAGE) + GUACD_IMAGE.length).trim()).toBe('-b 127.0.0.1 -L info')
+      expect(runs.find((line) => line.includes(GUACAMOLE_IMAGE))).toContain(
+        `-v ${DROPLET_PATHS.guacamoleHook}:/opt/guacamole/entrypoint.d/600-dictumal.sh:ro ${GUACAMOLE_IMAGE}`,
+      )
       expect(runs.find((line) => line.includes(GUACAMOLE_IMAGE))).toMatch(new RegExp(`--env-file ${DROPLET_PATHS.guacamoleEnv}`))
       const env = read.files.get(DROPLET_PATHS.guacamoleEnv)?.content ?? ''
       expect(env).toMatch(/^GUACD_HOSTNAME=127\.0\.0\.1$/m)
@@ -218,7 +317,8 @@ print(json.dumps([f["content"] for f in doc["write_files"] if f["path"] == sys.a
 
     it('keeps VNC on localhost display :1 for the desktop user', () => {
       expect(setup).toMatch(/\\nlocalhost\\n/)
-      expect(setup).toMatch(/^printf ':1=dictumal\\n' >\/etc\/tigervnc\/vncserver\.users$/m)
+      expect(setup).toMatch(/\\nUseBlacklist=0\\n/)
+      expect(setup).toMatch(/^\s*printf ':1=dictumal\\n' >\/etc\/tigervnc\/vncserver\.users$/m)
       expect(setup).toMatch(/systemctl enable --now tigervncserver@:1/)
     })
 
@@ -234,23 +334,44 @@ print(json.dumps([f["content"] for f in doc["write_files"] if f["path"] == sys.a
   })
 
   describe('holds no fixed or foreign secret', () => {
-    it('has no DigitalOcean token and differs between builds only in the deployment’s own secrets', async () => {
+    it('has no secret in clear anywhere in the document, and each secret only in the file meant for it', () => {
+      const userData = buildUserData({ ...base, sshKeys: [ED25519] })
+      const { secrets } = base
+      for (const value of Object.values(secrets)) expect(userData).not.toContain(value)
+      expect(userData).not.toContain(cert.keyPem.split('\n')[1])
+      // The desktop password never travels, not even base64-encoded.
+      for (const form of secretForms(secrets.userPassword)) expect(userData).not.toContain(form)
+      const { files } = readUserData(userData)
+      const intended: [string, string[]][] = [
+        [secrets.vncPassword, [DROPLET_PATHS.secretsEnv]],
+        [secrets.guacamoleKey, [DROPLET_PATHS.guacamoleEnv]],
+        [secrets.userPassword, []],
+        [cert.keyPem.split('\n')[1] ?? '', [DROPLET_PATHS.keyPem]],
+      ]
+      for (const [value, where] of intended) {
+        expect(value.length).toBeGreaterThanOrEqual(8)
+        const holders = [...files].filter(([, file]) => file.content.includes(value)).map(([path]) => path)
+        expect(holders).toEqual(where)
+      }
+    })
+
+    it('has no DigitalOcean token and differs between builds only in the deployment’s own secrets', () => {
       const otherSecrets = generateDeploymentSecrets()
       const a = buildUserData(base)
       const b = buildUserData({ ...base, secrets: otherSecrets, certificate: { certPem: otherCert.certPem, keyPem: otherCert.keyPem } })
-      for (const text of [a, b]) expect(text).not.toMatch(/dop_v1_/)
-      for (const secret of Object.values(otherSecrets)) expect(a).not.toContain(secret)
-      for (const secret of Object.values(base.secrets)) expect(b).not.toContain(secret)
-      const mask = (text: string, secrets: DeploymentSecrets, c: { certPem: string; keyPem: string }): string => {
-        let out = text
-        for (const [name, value] of Object.entries(secrets)) out = out.replaceAll(value, `<${name}>`)
-        for (const pem of [c.certPem, c.keyPem]) {
-          for (const line of pem.split('\n').filter((l) => l && !l.startsWith('-----'))) out = out.replaceAll(line, '<pem>')
-        }
-        return out
+      const mask = (userData: string, secrets: DeploymentSecrets, c: { certPem: string; keyPem: string }): string[] => {
+        expect(userData).not.toMatch(/do[por]_v1_/)
+        const files = readUserData(userData).files
+        return [...files].map(([path, file]) => {
+          let out = `${path} ${file.permissions} ${file.owner}\n${file.content}`
+          expect(out).not.toMatch(/do[por]_v1_/)
+          for (const [name, value] of Object.entries(secrets)) out = out.replaceAll(value, `<${name}>`)
+          out = out.replace(/\$6\$[^\n]+/g, '<hash>').replace(c.certPem, '<cert>').replace(c.keyPem, '<key>')
+          return out
+        })
       }
       // Every remaining byte is the same, so no password or key is baked into the recipe itself.
-      expect(mask(a, base.secrets, cert)).toBe(mask(b, otherSecrets, otherCert))
+      expect(mask(a, base.secrets, cert)).toEqual(mask(b, otherSecrets, otherCert))
       const again = generateDeploymentSecrets()
       expect(again.userPassword).not.toBe(base.secrets.userPassword)
     })
@@ -261,7 +382,8 @@ print(json.dumps([f["content"] for f in doc["write_files"] if f["path"] == sys.a
       expect(() => buildUserData({ ...base, constitution: { name: 'Big', body: bigBody(45 * 1024) } })).not.toThrow()
       let caught: unknown
       try {
-        buildUserData({ ...base, constitution: { name: 'Huge', body: bigBody(MAX_USER_DATA_BYTES) } })
+        // Random text: it does not compress, as the scripts around it do not help it either.
+        buildUserData({ ...base, constitution: { name: 'Huge', body: randomBytes(50 * 1024).toString('base64') } })
       } catch (error) {
         caught = error
       }
@@ -281,6 +403,9 @@ print(json.dumps([f["content"] for f in doc["write_files"] if f["path"] == sys.a
         { ...base, certificate: { certPem: 'nope', keyPem: cert.keyPem } },
         { ...base, sshKeys: ['12345678'] },
         { ...base, sshKeys: [`${ED25519}\nruncmd: [reboot]`] },
+        { ...base, sshKeys: [`${ED25519}\u2028- ssh-ed25519 AAAAattacker evil`] },
+        { ...base, sshKeys: [`${ED25519}\u0085x`] },
+        { ...base, constitution: { name: 'x', body: 'lone \ud800 surrogate' } },
       ]
       for (const input of bad) expect(() => buildUserData(input)).toThrow(InvalidRecipeInputError)
     })
