@@ -9,6 +9,7 @@ const base: Deployment = {
   checks: { vnc5901: false, http80: true, guacHttp8080: false, guacHttps443: false }, error: null,
   certFingerprint: 'sha256/x', createdAt: '2026-01-01T10:00:00Z', updatedAt: '2026-01-01T10:00:00Z',
   activeAt: null, destroyedAt: null,
+  fastStart: false, snapshotId: null, snapshotSizeGigabytes: null, hibernatedAt: null, hibernation: null,
 }
 
 test('cost so far runs until now, and stops at destroyedAt', () => {

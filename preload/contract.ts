@@ -4,7 +4,7 @@
 
 // ---------- Domain ----------
 
-export const DEPLOYMENT_STATUSES = ['PROVISIONING', 'CONFIGURING', 'ACTIVE', 'ERROR', 'DESTROYED'] as const
+export const DEPLOYMENT_STATUSES = ['PROVISIONING', 'CONFIGURING', 'ACTIVE', 'HIBERNATING', 'HIBERNATED', 'ERROR', 'DESTROYED'] as const
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number]
 
 /** The lifecycle's stages in order (SPEC §2). */
@@ -17,7 +17,24 @@ export const DEPLOYMENT_STAGES = [
   'final-health-check',
   'active',
 ] as const
-export type DeploymentStage = (typeof DEPLOYMENT_STAGES)[number]
+export type DeployStage = (typeof DEPLOYMENT_STAGES)[number]
+
+/** Hibernation's stages in order (SPEC §10): HIBERNATING runs the first three, HIBERNATED rests in the last. */
+export const HIBERNATION_STAGES = ['stopping', 'snapshotting', 'deleting-droplet', 'hibernated'] as const
+export type HibernationStage = (typeof HIBERNATION_STAGES)[number]
+
+export type DeploymentStage = DeployStage | HibernationStage
+
+/** Hibernate or resume work in flight, written before every wait so a restarted engine finishes it. */
+export interface HibernationProgress {
+  op: 'hibernate' | 'resume'
+  /** dictumal-hibernate-<id8>-<yyyymmdd-hhmm>: how the snapshot is found again after a crash. */
+  snapshotName: string
+  /** The DigitalOcean action being waited for, stored before waiting. */
+  action: { id: number; type: 'shutdown' | 'power_off' | 'snapshot' | 'power_on'; startedAt: string } | null
+  /** When this hibernate or resume began (a resume's provisioning clock starts here). */
+  startedAt: string
+}
 
 export interface ReadinessChecks {
   vnc5901: boolean
@@ -46,6 +63,15 @@ export interface Deployment {
   updatedAt: string
   activeAt: string | null
   destroyedAt: string | null
+  /** Deployed from a desktop image (only the personalise half ran). */
+  fastStart: boolean
+  /** The hibernation snapshot: set while HIBERNATED, and while resuming until ACTIVE again. */
+  snapshotId: string | null
+  /** Its billable size, for the monthly cost shown while hibernated. */
+  snapshotSizeGigabytes: number | null
+  /** When the deployment was hibernated; null when it is not. */
+  hibernatedAt: string | null
+  hibernation: HibernationProgress | null
 }
 
 export interface Constitution {

@@ -24,6 +24,11 @@ function deployment(overrides: Partial<Deployment> & { status: DeploymentStatus 
     updatedAt: '2026-11-27T10:00:00Z',
     activeAt: null,
     destroyedAt: null,
+    fastStart: false,
+    snapshotId: null,
+    snapshotSizeGigabytes: null,
+    hibernatedAt: null,
+    hibernation: null,
     ...overrides,
   }
 }

@@ -48,6 +48,10 @@ function deploymentItem(deployment: Deployment): TrayMenuItem {
       return { id, label: `${name} — Provisioning ${percentOf(deployment)} %`, enabled: true, action: { kind: 'show-window' } }
     case 'CONFIGURING':
       return { id, label: `${name} — Configuring ${percentOf(deployment)} %`, enabled: true, action: { kind: 'show-window' } }
+    case 'HIBERNATING':
+      return { id, label: `${name} — Hibernating ${percentOf(deployment)} %`, enabled: true, action: { kind: 'show-window' } }
+    case 'HIBERNATED':
+      return { id, label: `${name} — Hibernated`, enabled: true, action: { kind: 'show-window' } }
     case 'ERROR':
       // The window is where Destroy lives; a failed droplet is still billed.
       return { id, label: `${name} — Error`, enabled: true, action: { kind: 'show-window' } }

@@ -24,6 +24,14 @@ export function stageLabel(stage: DeploymentStage): string {
       return 'Final health check'
     case 'active':
       return 'Ready'
+    case 'stopping':
+      return 'Shutting the droplet down'
+    case 'snapshotting':
+      return 'Taking a snapshot'
+    case 'deleting-droplet':
+      return 'Deleting the droplet'
+    case 'hibernated':
+      return 'Hibernated'
     default:
       return assertNever(stage)
   }
@@ -37,6 +45,10 @@ export function statusLabel(status: DeploymentStatus): string {
       return 'Configuring'
     case 'ACTIVE':
       return 'Active'
+    case 'HIBERNATING':
+      return 'Hibernating'
+    case 'HIBERNATED':
+      return 'Hibernated'
     case 'ERROR':
       return 'Error'
     case 'DESTROYED':

@@ -289,6 +289,11 @@ export class Engine {
       updatedAt: now,
       activeAt: null,
       destroyedAt: null,
+      fastStart: false,
+      snapshotId: null,
+      snapshotSizeGigabytes: null,
+      hibernatedAt: null,
+      hibernation: null,
     }
     // The record exists before DigitalOcean is asked, so a crash here is found again by its tag.
     await this.store.update((draft) => {
@@ -731,6 +736,11 @@ export class Engine {
       updatedAt: now,
       activeAt: null,
       destroyedAt: null,
+      fastStart: false,
+      snapshotId: null,
+      snapshotSizeGigabytes: null,
+      hibernatedAt: null,
+      hibernation: null,
     }
     await this.store.update((draft) => {
       draft.deployments = draft.deployments.filter((d) => d.id !== deploymentId)

@@ -12,6 +12,11 @@ export const STAGE_PERCENT: Readonly<Record<DeploymentStage, number>> = {
   'configuring-https': 78,
   'final-health-check': 92,
   active: 100,
+  // Hibernation's own progress (SPEC §10); in-progress deploys never carry these stages.
+  stopping: 10,
+  snapshotting: 30,
+  'deleting-droplet': 90,
+  hibernated: 100,
 }
 
 export const NO_CHECKS: Readonly<ReadinessChecks> = { vnc5901: false, http80: false, guacHttp8080: false, guacHttps443: false }

@@ -1,7 +1,7 @@
 // The shape of dictumal.json (schemaVersion 1) and its validation: whatever is on disk is `unknown`
 // until it passes here, because the user, the CLI or a newer app version may have written it.
 import { z } from 'zod'
-import { DEPLOYMENT_STAGES, DEPLOYMENT_STATUSES, type Constitution, type Deployment, type Settings } from '../../../preload/contract'
+import { DEPLOYMENT_STAGES, DEPLOYMENT_STATUSES, HIBERNATION_STAGES, type Constitution, type Deployment, type Settings } from '../../../preload/contract'
 import { imageSchema, timingSchema, type DesktopImage, type TimingSample } from '../images/image-schema'
 
 export const SCHEMA_VERSION = 1
@@ -52,7 +52,7 @@ const deploymentSchema = z.object({
   dropletId: z.number().int().nullable(),
   ip: z.string().nullable(),
   status: z.enum(DEPLOYMENT_STATUSES),
-  stage: z.enum(DEPLOYMENT_STAGES),
+  stage: z.enum([...DEPLOYMENT_STAGES, ...HIBERNATION_STAGES]),
   percent: z.number().min(0).max(100),
   checks: z.object({
     vnc5901: z.boolean(),
@@ -66,6 +66,20 @@ const deploymentSchema = z.object({
   updatedAt: isoTime,
   activeAt: isoTime.nullable(),
   destroyedAt: isoTime.nullable(),
+  // Hibernation and desktop images (SPEC §10): files from before them load with these defaults.
+  fastStart: z.boolean().default(false),
+  snapshotId: z.string().min(1).nullable().default(null),
+  snapshotSizeGigabytes: z.number().nonnegative().nullable().default(null),
+  hibernatedAt: isoTime.nullable().default(null),
+  hibernation: z
+    .object({
+      op: z.enum(['hibernate', 'resume']),
+      snapshotName: z.string().min(1),
+      action: z.object({ id: z.number().int(), type: z.enum(['shutdown', 'power_off', 'snapshot', 'power_on']), startedAt: isoTime }).nullable(),
+      startedAt: isoTime,
+    })
+    .nullable()
+    .default(null),
 })
 
 export const CONSTITUTION_NAME_MAX = 80
