@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer } from 'node:http'
-import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net'
+import { connect as tcpConnect, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BEACON_STEPS, beaconScript, describeBeaconFailure, parseBeacon } from './beacon'
+import { BEACON_STEPS, beaconScript, bootcmdScript, describeBeaconFailure, parseBeacon, stepDurations } from './beacon'
 import { DROPLET_PATHS } from './paths'
 import { requireTool } from './testing/require-tool'
 
@@ -141,10 +141,173 @@ describe('the beacon script, run for real', () => {
     }
   })
 
+  /** A TCP server on a free loopback port that counts the connections it accepts. */
+  async function countingServer(): Promise<{ server: Server; port: number; accepted: () => number; sockets: Socket[] }> {
+    let accepted = 0
+    const sockets: Socket[] = []
+    const server = createTcpServer((socket) => {
+      accepted++
+      sockets.push(socket)
+      socket.on('error', () => {})
+    })
+    servers.push(server)
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    return { server, port: (server.address() as AddressInfo).port, accepted: () => accepted, sockets }
+  }
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  async function until(condition: () => boolean, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms
+    while (!condition() && Date.now() < deadline) await sleep(100)
+  }
+
+  it('watch sees VNC listening through ss without ever connecting to its port (TigerVNC would black-mark us)', async (ctx) => {
+    requireTool('ss', (note) => ctx.skip(note))
+    const fresh = mkdtempSync(join(tmpdir(), 'dictumal-watch-'))
+    const vnc = await countingServer()
+    const env = {
+      ...process.env,
+      DICTUMAL_ROOT: fresh,
+      DICTUMAL_VNC_PORT: String(vnc.port),
+      DICTUMAL_GUAC_URL: 'http://127.0.0.1:1/guacamole/',
+      DICTUMAL_WATCH_INTERVAL: '0.1',
+    }
+    spawnSync('bash', [script, 'step', 'start-vnc'], { env })
+    const watcher = spawn('bash', [script, 'watch'], { env, stdio: 'ignore' })
+    try {
+      const file = join(fresh, DROPLET_PATHS.beaconFile)
+      await until(() => parseBeacon(JSON.parse(readFileSync(file, 'utf8')))?.checks.vnc5901 === true)
+      expect(parseBeacon(JSON.parse(readFileSync(file, 'utf8')))?.checks.vnc5901).toBe(true)
+      await sleep(1_000) // ten more rounds of the watcher
+      expect(vnc.accepted()).toBe(0)
+    } finally {
+      watcher.kill()
+      rmSync(fresh, { recursive: true, force: true })
+    }
+  })
+
+  it('activity records lastActivityAt only while a connection to the VNC port is established', async (ctx) => {
+    requireTool('ss', (note) => ctx.skip(note))
+    const fresh = mkdtempSync(join(tmpdir(), 'dictumal-activity-'))
+    const vnc = await countingServer()
+    const env = { ...process.env, DICTUMAL_ROOT: fresh, DICTUMAL_VNC_PORT: String(vnc.port), DICTUMAL_ACTIVITY_INTERVAL: '0.2' }
+    const file = join(fresh, DROPLET_PATHS.beaconFile)
+    const beacon = () => parseBeacon(JSON.parse(readFileSync(file, 'utf8')))
+    spawnSync('bash', [script, 'step', 'done'], { env })
+    const activity = spawn('bash', [script, 'activity'], { env, stdio: 'ignore' })
+    try {
+      await sleep(1_000)
+      expect(beacon()?.lastActivityAt).toBeNull()
+      const client = tcpConnect(vnc.port, '127.0.0.1')
+      await once(client, 'connect')
+      const since = Date.now()
+      await until(() => typeof beacon()?.lastActivityAt === 'string')
+      const seen = beacon()?.lastActivityAt ?? ''
+      expect(Date.parse(seen)).toBeGreaterThanOrEqual(Math.floor(since / 1000) * 1000)
+      client.destroy()
+      vnc.sockets.forEach((socket) => socket.destroy())
+      await sleep(500)
+      const last = beacon()?.lastActivityAt
+      await sleep(2_200) // more than a second later, so a new stamp would differ
+      expect(beacon()?.lastActivityAt).toBe(last)
+    } finally {
+      activity.kill()
+      rmSync(fresh, { recursive: true, force: true })
+    }
+  })
+
+  it('clears a stored failure when a step starts, so a re-run that gets further is not failed', () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'dictumal-rerun-'))
+    const env = { DICTUMAL_ROOT: fresh }
+    const file = join(fresh, DROPLET_PATHS.beaconFile)
+    try {
+      run(['step', 'pull-images'], env)
+      expect(run(['fail', 'pull-images', '1', 'docker-rate-limit'], env).status).toBe(0)
+      expect(parseBeacon(JSON.parse(readFileSync(file, 'utf8')))?.failed).toEqual({ step: 'pull-images', exitCode: 1, reason: 'docker-rate-limit' })
+      expect(run(['fail', 'pull-images', '1', 'free text'], env).status).toBe(2)
+      run(['step', 'create-user'], env)
+      expect(parseBeacon(JSON.parse(readFileSync(file, 'utf8')))).toMatchObject({ step: 'create-user', failed: null })
+    } finally {
+      rmSync(fresh, { recursive: true, force: true })
+    }
+  })
+
+  it('records when each step started and ended, in a shape parseBeacon and stepDurations read', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'dictumal-timings-'))
+    const env = { DICTUMAL_ROOT: fresh }
+    const file = join(fresh, DROPLET_PATHS.beaconFile)
+    try {
+      run(['step', 'create-user'], env)
+      await sleep(1_100)
+      run(['step', 'configure-firewall'], env)
+      const during = parseBeacon(JSON.parse(readFileSync(file, 'utf8')))
+      expect(during?.timings?.['configure-firewall']).toEqual({ start: expect.any(String), end: null })
+      expect(stepDurations(during!).map((d) => d.step)).toEqual(['create-user'])
+      run(['step', 'done'], env)
+      const after = parseBeacon(JSON.parse(readFileSync(file, 'utf8')))
+      const durations = stepDurations(after!)
+      expect(durations.map((d) => d.step)).toEqual(['create-user', 'configure-firewall', 'done'])
+      expect(durations[0]?.seconds).toBeGreaterThanOrEqual(1)
+      expect(durations[0]?.seconds).toBeLessThan(10)
+      expect(after?.timings?.['create-user']?.end).toBe(after?.timings?.['configure-firewall']?.start)
+    } finally {
+      rmSync(fresh, { recursive: true, force: true })
+    }
+  })
+
   it('passes shellcheck', (ctx) => {
     requireTool('shellcheck', (note) => ctx.skip(note))
     const result = spawnSync('shellcheck', ['-s', 'bash', '-'], { input: beaconScript(), encoding: 'utf8' })
     expect(result.stdout).toBe('')
     expect(result.status).toBe(0)
+  })
+})
+
+describe('bootcmd, run for real with its paths moved into a temp dir', () => {
+  const OWNER = '3f2a9c1e-7b4d-4c2a-9e1f-0a1b2c3d4e5f'
+  const dirs: string[] = []
+  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })))
+
+  function boot(dir: string, owner: string): { status: number | null; calls: string } {
+    mkdirSync(join(dir, 'bin'), { recursive: true })
+    const calls = join(dir, 'calls.log')
+    writeFileSync(join(dir, 'bin', 'systemctl'), `#!/bin/sh\necho "systemctl $*" >>${calls}\n[ "$1" = is-active ] && exit 3\nexit 0\n`, { mode: 0o755 })
+    writeFileSync(join(dir, 'bin', 'systemd-run'), `#!/bin/sh\necho "systemd-run $*" >>${calls}\n`, { mode: 0o755 })
+    const text = bootcmdScript(owner).replaceAll('/var/lib/dictumal', join(dir, 'var/lib/dictumal'))
+    expect(text).not.toMatch(/ \/var\//)
+    const result = spawnSync('sh', ['-c', text], { env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}` }, encoding: 'utf8' })
+    return { status: result.status, calls: existsSync(calls) ? readFileSync(calls, 'utf8') : '' }
+  }
+
+  it('starts a fresh beacon for a new owner, keeps a known owner\'s state, and starts the port-80 server', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dictumal-bootcmd-'))
+    dirs.push(dir)
+    const state = join(dir, DROPLET_PATHS.stateDir)
+    const file = join(dir, DROPLET_PATHS.beaconFile)
+    const first = boot(dir, 'bake')
+    expect(first.status).toBe(0)
+    expect(parseBeacon(JSON.parse(readFileSync(file, 'utf8')))).toMatchObject({ step: 'boot', failed: null })
+    expect(first.calls).toMatch(/systemd-run .*--unit=dictumal-beacon .*python3 -m http\.server 80/)
+
+    // The image build got to "done" (a disk snapshotted after setup).
+    const beacon = join(dir, 'beacon')
+    writeFileSync(beacon, beaconScript(), { mode: 0o755 })
+    spawnSync('bash', [beacon, 'step', 'done'], { env: { ...process.env, DICTUMAL_ROOT: dir } })
+    writeFileSync(join(state, 'nginx'), '')
+    expect(boot(dir, 'bake').status).toBe(0)
+    expect(parseBeacon(JSON.parse(readFileSync(file, 'utf8')))?.step).toBe('done')
+    expect(existsSync(join(state, 'nginx'))).toBe(true)
+
+    // A droplet made from that disk belongs to a deployment: it must not report the image's "done".
+    const second = boot(dir, OWNER)
+    expect(second.status).toBe(0)
+    expect(readFileSync(join(state, 'owner'), 'utf8').trim()).toBe(OWNER)
+    expect(existsSync(join(state, 'nginx'))).toBe(false)
+    expect(existsSync(join(state, 'step'))).toBe(false)
+    expect(parseBeacon(JSON.parse(readFileSync(file, 'utf8')))).toMatchObject({ step: 'boot', failed: null })
+  })
+
+  it('refuses an owner that is neither a deployment id nor "bake"', () => {
+    for (const owner of ['', 'x; reboot', OWNER.toUpperCase(), `${OWNER}\n`]) expect(() => bootcmdScript(owner)).toThrow()
   })
 })
