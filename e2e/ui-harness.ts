@@ -21,6 +21,8 @@ export interface UiAppOptions {
   droplet?: (dropletId: number, ip: string) => Omit<FakeDropletOptions, 'ip' | 'userData'>
   keychainUnavailable?: boolean
   viewport?: { width: number; height: number }
+  /** Replaces parts of the recorded Electron shell (pending navigation, layout reports, failures). */
+  shell?: Partial<ShellPort>
 }
 
 export interface ShellCall {
@@ -70,6 +72,7 @@ export async function startUiApp(options: UiAppOptions = {}): Promise<UiApp> {
     copyText(text: string) {
       shellCalls.push({ kind: 'copy', detail: text })
     },
+    ...options.shell,
   }
 
   const services = await createAppServices({

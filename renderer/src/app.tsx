@@ -1,14 +1,14 @@
 // The app shell: title bar, navigation and the current view; the first-run token screen before
 // that; and, while main shows a remote desktop, only the thin desktop toolbar above it.
 import { useEffect } from 'react'
-import type { DesktopAction } from '../../preload/contract'
 import { DeployDialog } from './views/deploy-dialog'
+import { DesktopView } from './views/desktop'
 import { ConstitutionsView } from './views/constitutions'
 import { DeploymentsView } from './views/deployments'
 import { SettingsView } from './views/settings'
 import { Welcome } from './views/welcome'
 import { assertNever } from './format'
-import { connect, guarded, loadCatalog, useAppStore, type View } from './store'
+import { connect, loadCatalog, useAppStore, type View } from './store'
 
 const NAV: { view: View; label: string }[] = [
   { view: 'deployments', label: 'Deployments' },
@@ -31,7 +31,7 @@ export function App() {
     if (hasToken) void loadCatalog()
   }, [hasToken])
 
-  if (desktop.deploymentId) return <DesktopToolbar deploymentId={desktop.deploymentId} />
+  if (desktop.deploymentId) return <DesktopView state={{ ...desktop, deploymentId: desktop.deploymentId }} banner={<FaultBanner />} />
 
   return (
     <div className="shell">
@@ -107,38 +107,6 @@ function MainView({ view }: { view: View }) {
     default:
       return assertNever(view)
   }
-}
-
-const TOOLBAR: { action: DesktopAction; label: string }[] = [
-  { action: 'back', label: '← Back to Dictumal' },
-  { action: 'reconnect', label: 'Reconnect' },
-  { action: 'fullscreen', label: 'Full screen' },
-  { action: 'open-separately', label: 'Open in separate window' },
-]
-
-/** Main draws the remote desktop below this bar; the page keeps only the bar itself. */
-function DesktopToolbar({ deploymentId }: { deploymentId: string }) {
-  const deployment = useAppStore((s) => s.deployments.find((d) => d.id === deploymentId))
-  const set = useAppStore((s) => s.set)
-  const run = async (action: DesktopAction) => {
-    const result = await guarded(() => window.dictumal.desktop.action(action))
-    if (result && !result.ok) set({ fault: result.error.message })
-  }
-  return (
-    <div className="desktop-shell">
-      <nav className="desktop-toolbar" aria-label="Desktop">
-        {TOOLBAR.map(({ action, label }) => (
-          <button key={action} type="button" className="tool" onClick={() => void run(action)}>
-            {label}
-          </button>
-        ))}
-        <span className="desktop-name">
-          {deployment ? `${deployment.name}${deployment.ip ? ` · ${deployment.ip}` : ''}` : 'Remote desktop'}
-        </span>
-      </nav>
-      <FaultBanner />
-    </div>
-  )
 }
 
 /** The one place unexpected failures surface in the UI (details are in main's log). */

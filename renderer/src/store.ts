@@ -8,6 +8,7 @@ import type {
   Constitution,
   Deployment,
   DesktopState,
+  NavigateRequest,
   Result,
   SettingsView,
   UnmanagedDroplet,
@@ -84,6 +85,15 @@ export async function loadAuth(): Promise<void> {
   if (auth) patch({ auth })
 }
 
+/** The tray (through main) asks for a page. */
+function navigateTo({ view }: NavigateRequest): void {
+  if (view === 'new-deployment') {
+    useAppStore.getState().set({ view: 'constitutions', deployTarget: '' })
+  } else {
+    useAppStore.getState().setView('deployments')
+  }
+}
+
 /** Loads everything once and subscribes to every pushed event; returns the unsubscribe function. */
 export function connect(): () => void {
   const api = window.dictumal
@@ -105,14 +115,10 @@ export function connect(): () => void {
       if (before?.account?.email !== auth.account?.email) void loadCatalog()
     }),
     api.desktop.onChanged((desktop) => patch({ desktop })),
-    api.onNavigate(({ view }) => {
-      if (view === 'new-deployment') {
-        useAppStore.getState().set({ view: 'constitutions', deployTarget: '' })
-      } else {
-        useAppStore.getState().setView('deployments')
-      }
-    }),
+    api.onNavigate(navigateTo),
   ]
+  // A navigation asked for before this page could hear it (the tray opened the window for it).
+  void guarded(() => api.pendingNavigation()).then((request) => request && navigateTo(request))
   void guarded(() => api.app.info()).then((info) => info && patch({ info }))
   // After a reload main may still be showing a desktop; the toolbar must come back with it.
   void guarded(() => api.desktop.state()).then((desktop) => desktop && patch({ desktop }))

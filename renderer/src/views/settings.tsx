@@ -7,6 +7,7 @@ import { ErrorNote } from '../components/notes'
 import { RegionSizeFields } from '../components/region-size-fields'
 import { TokenForm } from '../components/token-form'
 import { sizesIn } from './deploy-dialog'
+import { DesktopSettings } from './settings-desktop'
 import { guarded, loadCatalog, loadSettings, useAppStore } from '../store'
 
 type ImageChoice = 'default' | 'latest' | 'slug'
@@ -21,6 +22,7 @@ export function SettingsView() {
       <h1 id="settings-title">Settings</h1>
       <AccountSettings />
       {view ? <DeploymentSettings view={view} /> : <p className="muted">Loading…</p>}
+      {view && <DesktopSettings view={view} />}
     </section>
   )
 }
