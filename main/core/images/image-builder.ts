@@ -14,7 +14,7 @@ import { resumeAction, snapshotDroplet, SnapshotStepError, stopDroplet, type Pen
 import type { StoreData } from '../store'
 import { AppError } from '../user-error'
 import { builderName, builderTag, builderTagKey, IMAGE_TAG, imageIdFromTags, snapshotNameFor } from './names'
-import { estimates, recordSample, stepDurations } from './timings'
+import { estimates, pushSample, stepDurations } from './timings'
 
 export const OWNERSHIP_TAG = 'dictumal'
 
@@ -500,17 +500,28 @@ export class ImageService {
     }
     for (const d of await this.cloud.listDropletsByTag(builderTag(r.id))) await this.cloud.deleteDroplet(d.id)
     if (r.builderDropletId !== null) await this.cloud.deleteDroplet(r.builderDropletId)
-    const seen = this.stageSeen.get(r.id)
-    const done = await this.patch(r.id, () => ({
-      status: 'READY',
-      stage: 'ready',
-      percent: 100,
-      builderDropletId: null,
-      builderIp: null,
-      pendingAction: null,
-      driver: null,
-    }))
-    if (done) await this.recordBuildTime(done, seen)
+    const seen = this.stageSeen.get(r.id) ?? {}
+    this.stageSeen.delete(r.id)
+    const now = this.clock.now()
+    // READY and its measured time in one write, so whoever waits for READY sees the time too.
+    await this.store.update((draft) => {
+      const index = draft.images.findIndex((i) => i.id === r.id)
+      const current = draft.images[index]
+      if (current === undefined) return
+      const at = new Date(now).toISOString()
+      draft.images[index] = {
+        ...current,
+        status: 'READY',
+        stage: 'ready',
+        percent: 100,
+        builderDropletId: null,
+        builderIp: null,
+        pendingAction: null,
+        driver: null,
+        updatedAt: at,
+      }
+      pushSample(draft, { kind: 'build', subjectId: r.id, totalMs: now - Date.parse(current.createdAt), steps: stepDurations(seen, now), at })
+    })
   }
 
   private async snapshotsOf(dropletId: number): Promise<CloudSnapshot[]> {
@@ -683,17 +694,6 @@ export class ImageService {
     const seen = this.stageSeen.get(r.id) ?? {}
     if (seen[r.stage] === undefined) seen[r.stage] = this.clock.now()
     this.stageSeen.set(r.id, seen)
-  }
-
-  private async recordBuildTime(r: DesktopImage, seen: Partial<Record<ImageStage, number>> | undefined): Promise<void> {
-    this.stageSeen.delete(r.id)
-    await recordSample(this.store, {
-      kind: 'build',
-      subjectId: r.id,
-      totalMs: Math.max(0, Date.parse(r.updatedAt) - Date.parse(r.createdAt)),
-      steps: stepDurations(seen ?? {}, Date.parse(r.updatedAt)),
-      at: r.updatedAt,
-    })
   }
 }
 

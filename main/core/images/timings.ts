@@ -51,15 +51,17 @@ export function stepDurations(seen: Partial<Record<string, number>>, endMs: numb
   return out
 }
 
-/** Adds a sample (one per subject), keeping the newest SAMPLES_PER_KIND of its kind. */
-export async function recordSample(store: StorePort, sample: TimingSample): Promise<void> {
+/** Adds a sample (one per subject) to a store draft, keeping the newest SAMPLES_PER_KIND of its kind. */
+export function pushSample(draft: StoreData, sample: TimingSample): void {
   if (sample.totalMs <= 0 || sample.totalMs > MAX_SAMPLE_MS) return
-  await store.update((draft) => {
-    if (draft.timings.some((t) => t.subjectId === sample.subjectId && t.kind === sample.kind)) return
-    const others = draft.timings.filter((t) => t.kind !== sample.kind)
-    const mine = [...draft.timings.filter((t) => t.kind === sample.kind), sample].sort((a, b) => a.at.localeCompare(b.at)).slice(-SAMPLES_PER_KIND)
-    draft.timings = [...others, ...mine]
-  })
+  if (draft.timings.some((t) => t.subjectId === sample.subjectId && t.kind === sample.kind)) return
+  const others = draft.timings.filter((t) => t.kind !== sample.kind)
+  const mine = [...draft.timings.filter((t) => t.kind === sample.kind), sample].sort((a, b) => a.at.localeCompare(b.at)).slice(-SAMPLES_PER_KIND)
+  draft.timings = [...others, ...mine]
+}
+
+export async function recordSample(store: StorePort, sample: TimingSample): Promise<void> {
+  await store.update((draft) => pushSample(draft, sample))
 }
 
 /**
