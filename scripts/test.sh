@@ -22,5 +22,15 @@ step "unit and integration tests (vitest)"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/vitest.json"
 step "end-to-end tests (playwright)"
 PLAYWRIGHT_JSON_OUTPUT_NAME="$reports/playwright.json" npx playwright test --reporter=list,json
+step "boot rehearsal (npm run rehearse: the droplet recipe booted in a container, driven by the CLI)"
+rehearsal=()
+if [ "${CI:-}" != true ] && { [ "$(uname -s)" != Linux ] || [ "$(id -u)" != 0 ]; }; then
+  echo "skipped: the boot rehearsal needs Linux and root (it boots a container in its own network namespace)"
+else
+  # Its failures are counted in the summary below rather than stopping here.
+  DICTUMAL_REHEARSAL_SKIP_BUILD=1 npx vitest run -c vitest.rehearsal.config.ts --reporter=default --reporter=json \
+    --outputFile.json="$reports/rehearsal.json" || true
+  rehearsal=("$reports/rehearsal.json")
+fi
 step "summary"
-node scripts/test-summary.mjs "$reports/vitest.json" "$reports/playwright.json"
+node scripts/test-summary.mjs "$reports/vitest.json" "$reports/playwright.json" "${rehearsal[@]}"

@@ -3,12 +3,16 @@
 // DigitalOcean (cloud-init, apt from a local repository, XFCE, TigerVNC, nginx, UFW, systemd units and
 // the beacon are all real; Docker and the Guacamole images are stand-ins), and the CLI must reach
 // ACTIVE through the beacon, the pinned HTTPS and the token check. Then each property is its own test.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Deployment } from '../../preload/contract'
-import { DROPLET_PATHS } from '../../main/core/recipe'
+import { randomUUID } from 'node:crypto'
+import { generateDeploymentCertificate } from '../../main/core/certificate'
+import { generateDeploymentSecrets } from '../../main/core/deployment-secrets'
+import { mintLaunchToken } from '../../main/core/guacamole-token'
+import { buildBakeUserData, buildUserData, DROPLET_PATHS } from '../../main/core/recipe'
 import {
   answeringPorts,
   fetchBeacon,
@@ -23,7 +27,7 @@ import {
 import { buildCli, Cli, describeCli, PrivateKeyring, startRehearsalCloud, type CreatedDroplet } from './engine'
 import { missingPrerequisite } from './host'
 import { buildStandinRepository, CACHE_DIR, ensureRecipeRepository, ensureRootfs } from './image'
-import { Machine, MACHINE_ADDRESS, NetworkNamespace, writeSeed } from './machine'
+import { Machine, MACHINE_ADDRESS, METADATA_ADDRESS, NetworkNamespace, writeSeed } from './machine'
 
 const HERE = import.meta.dirname
 const problem = missingPrerequisite()
@@ -128,6 +132,9 @@ if (problem !== null) {
   })
 } else {
   describe('boot rehearsal: the droplet recipe on a real systemd, driven by the real engine', () => {
+    let rootfsPath = ''
+    let recipeRepoPath = ''
+    let standinRepoPath = ''
     beforeAll(async () => {
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
         process.once(signal, () => {
@@ -139,9 +146,14 @@ if (problem !== null) {
       const started = Date.now()
       mkdirSync(CACHE_DIR, { recursive: true })
       state.runDir = mkdtempSync(join('/var/tmp', 'dictumal-rehearsal-'))
+      // apt in the machine reads the stand-in repository from here as its unprivileged _apt user.
+      chmodSync(state.runDir, 0o755)
       const [, rootfs] = await Promise.all([buildCli(), ensureRootfs(log)])
       const repo = await ensureRecipeRepository(rootfs.value, log)
       const standins = await buildStandinRepository(join(state.runDir, 'standins'))
+      rootfsPath = rootfs.value
+      recipeRepoPath = repo.value
+      standinRepoPath = standins
       state.figures.push(
         `rootfs ${rootfs.built ? 'built' : 'cached'} (${(rootfs.ms / 1000).toFixed(0)} s), package repository ${repo.built ? 'built' : 'cached'} (${(repo.ms / 1000).toFixed(0)} s), cache ${CACHE_DIR}`,
       )
@@ -183,6 +195,12 @@ if (problem !== null) {
     afterAll(async () => {
       if (state.figures.length > 0) log(`figures:\n  ${state.figures.join('\n  ')}`)
       await cleanup()
+    }, 120_000)
+
+    describe('a droplet from the stock image (full recipe), deployed by the CLI', () => {
+    afterAll(async () => {
+      await state.machine?.stop().catch((e: unknown) => log(`stopping the machine: ${String(e)}`))
+      state.machine = null
     }, 120_000)
 
     it('deploy --wait reaches ACTIVE through the real beacon, the pinned HTTPS and the token check', async () => {
@@ -286,12 +304,15 @@ if (problem !== null) {
       expect(existsSync(join(machine().root, DROPLET_PATHS.secretsEnv.slice(1)))).toBe(false)
     })
 
-    it('only root may reach the metadata service (169.254.169.254): the firewall says so', async () => {
+    it('only root may reach the metadata service (169.254.169.254), which serves the user data', async () => {
       deployment()
-      const rules = `${await inside('iptables-save 2>/dev/null || true')}\n${await inside('nft list ruleset 2>/dev/null || true')}`
-      const metadata = rules.split('\n').filter((l) => l.includes('169.254.169.254'))
-      expect(metadata, 'no firewall rule mentions 169.254.169.254').not.toEqual([])
-      expect(metadata.join('\n')).toMatch(/uid-owner 0|skuid 0|uid-owner root|skuid root|! --uid-owner 0|skuid != 0/)
+      await machine().startMetadataStandin(state.created!.userData)
+      const url = `http://${METADATA_ADDRESS}/metadata/v1/user-data`
+      const fetchAs = async (user?: string): Promise<string> =>
+        (await machine().exec(`curl -s -o /dev/null -w '%{http_code}' --max-time 5 ${url}`, { user, allowFailure: true })).stdout.trim()
+      await waitFor('the metadata stand-in answering root', 20_000, async () => (await fetchAs()) === '200')
+      expect(await fetchAs('nobody'), 'user nobody').toBe('000')
+      expect(await fetchAs('dictumal'), 'the desktop user').toBe('000')
     })
 
     it('no launch token reaches a log on the droplet (nginx, Guacamole)', async () => {
@@ -301,7 +322,7 @@ if (problem !== null) {
       expect(data).not.toBe('')
       expect(await openLaunchUrl(MACHINE_ADDRESS, d.certFingerprint!, url)).toBeLessThan(400)
       const logs = await inside(
-        'cat /var/log/nginx/*.log /var/lib/docker-standin/containers/*.root/tmp/catalina-base/logs/* 2>/dev/null; journalctl --no-pager -o cat 2>/dev/null | tail -n 5000',
+        'cat /var/log/nginx/*.log /var/lib/docker-standin/containers/*.root/tmp/catalina-base.*/logs/* 2>/dev/null; journalctl --no-pager -o cat 2>/dev/null | tail -n 5000',
       )
       const needles = [data, encodeURIComponent(data), data.slice(0, 24)]
       for (const needle of needles) expect(logs.includes(needle), `a log holds the launch token (${needle.slice(0, 8)}…)`).toBe(false)
@@ -339,5 +360,66 @@ if (problem !== null) {
       expect(await inside('cat /home/dictumal/.ssh/authorized_keys')).toContain(userLine)
       await gatewayWorks(120_000)
     }, SETUP_TIMEOUT_MS + 60_000)
+    })
+
+    // The image path: bake a disk with the install half, then boot a copy of it with personalise-only
+    // user data, as a droplet made from a desktop image would.
+    describe.runIf(typeof buildBakeUserData === 'function')('a droplet from a baked image (install half, then personalise)', () => {
+      let baked: Machine | null = null
+      let bakeUpper = ''
+      const paths: string[] = []
+
+      afterAll(async () => {
+        await baked?.stop().catch(() => undefined)
+        await state.machine?.stop().catch(() => undefined)
+        state.machine = null
+        if (paths.length > 0) log(`image path critical paths:\n  ${paths.join('\n  ')}`)
+      }, 180_000)
+
+      it('bake: the install half boots to done, with nothing personal on the disk', async () => {
+        baked = await Machine.prepare({ name: 'bake', rootfs: rootfsPath, runDir: state.runDir, netns: state.netns!, recipeRepo: recipeRepoPath, standinRepo: standinRepoPath, log })
+        writeSeed(baked.root, { userData: buildBakeUserData(), instanceId: 'i-rehearsal-bake', hostname: 'dictumal-image-build' })
+        baked.boot()
+        const done = await waitForBeaconDone(SETUP_TIMEOUT_MS)
+        expect(done.failed).toBeNull()
+        const took = (Date.now() - baked.bootTimes[0]!) / 1000
+        paths.push(`bake (boot → install half done): ${took.toFixed(0)} s`)
+        expect(existsSync(join(baked.root, 'home/dictumal'))).toBe(false)
+        expect(existsSync(join(baked.root, DROPLET_PATHS.secretsEnv.slice(1)))).toBe(false)
+        expect(existsSync(join(baked.root, DROPLET_PATHS.constitution.slice(1)))).toBe(false)
+        bakeUpper = baked.upper
+        await baked.stop()
+        baked = null
+      }, SETUP_TIMEOUT_MS + 120_000)
+
+      it('personalise: a copy of the baked disk, booted with personalise-only user data, opens the gateway to a token', async () => {
+        expect(bakeUpper, 'the bake did not finish').not.toBe('')
+        const certificate = await generateDeploymentCertificate()
+        const secrets = generateDeploymentSecrets()
+        const userData = buildUserData(
+          { deploymentId: randomUUID(), constitution: { name: 'Hostile', body: HOSTILE_CONSTITUTION }, secrets, certificate },
+          { mode: 'personalise' },
+        )
+        const m = await Machine.prepare({ name: 'personalise', rootfs: `${bakeUpper}:${rootfsPath}`, runDir: state.runDir, netns: state.netns!, recipeRepo: recipeRepoPath, standinRepo: standinRepoPath, log })
+        state.machine = m
+        writeSeed(m.root, { userData, instanceId: 'i-rehearsal-personalise', hostname: 'dictumal-personalised' })
+        m.boot()
+        const done = await waitForBeaconDone(SETUP_TIMEOUT_MS)
+        expect(done.failed).toBeNull()
+        const token = mintLaunchToken({ keyHex: secrets.guacamoleKey, vncPassword: secrets.vncPassword, now: Date.now() })
+        await waitFor('the personalised gateway accepting a token', 120_000, () =>
+          launchTokenAccepted(MACHINE_ADDRESS, certificate.fingerprint, `https://${MACHINE_ADDRESS}/guacamole/?data=${encodeURIComponent(token)}`),
+        )
+        paths.push(`personalise (boot → setup done and gateway up): ${((Date.now() - m.bootTimes[0]!) / 1000).toFixed(0)} s`)
+        expect(readFileSync(join(m.root, DROPLET_PATHS.desktopConstitution.slice(1))).equals(Buffer.from(HOSTILE_CONSTITUTION, 'utf8'))).toBe(true)
+      }, SETUP_TIMEOUT_MS + 180_000)
+    })
   })
+}
+
+async function waitForBeaconDone(timeoutMs: number): Promise<NonNullable<Awaited<ReturnType<typeof fetchBeacon>>['beacon']>> {
+  return waitFor('the beacon saying done (or failed)', timeoutMs, async () => {
+    const { beacon } = await fetchBeacon(MACHINE_ADDRESS, 3000)
+    return beacon !== null && (beacon.step === 'done' || beacon.failed !== null) ? beacon : null
+  }, 3000)
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, copyFileSync, chmodSync, renameSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DESKTOP_PACKAGES, setupScript } from '../../main/core/recipe/setup-script'
+import { RECIPE_APT_PACKAGES, setupScript } from '../../main/core/recipe/setup-script'
 import { hostMirrors, run } from './host'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
@@ -30,7 +30,7 @@ export interface InstallGroup {
 
 /**
  * What the recipe's apt steps install, read from the recipe itself: every `apt-get install` line of the
- * setup script (with or without recommends, as the line says) plus DESKTOP_PACKAGES.
+ * setup script (with or without recommends, as the line says) plus RECIPE_APT_PACKAGES.
  */
 export function recipeInstallGroups(script: string = setupScript()): InstallGroup[] {
   const joined = script.replace(/\\\n/g, ' ')
@@ -47,7 +47,7 @@ export function recipeInstallGroups(script: string = setupScript()): InstallGrou
     groups.set(recommends, set)
   }
   const noRecommends = groups.get(false) ?? new Set<string>()
-  for (const p of DESKTOP_PACKAGES) if (!(groups.get(true)?.has(p) ?? false)) noRecommends.add(p)
+  for (const p of RECIPE_APT_PACKAGES) if (!(groups.get(true)?.has(p) ?? false) && !STOOD_IN.has(p)) noRecommends.add(p)
   groups.set(false, noRecommends)
   return [...groups.entries()].map(([recommends, set]) => ({ recommends, packages: [...set].sort() })).filter((g) => g.packages.length > 0)
 }
@@ -74,9 +74,9 @@ export function ensureRootfs(log: (line: string) => void = () => undefined): Pro
     mkdirSync(CACHE_DIR, { recursive: true })
     const dest = join(CACHE_DIR, `rootfs-${rootfsKey()}`)
     if (existsSync(join(dest, 'etc', 'os-release'))) return { value: dest, built: false }
-    const { debian } = hostMirrors()
+    const { debian, security } = hostMirrors()
     log(`building the Debian 12 rootfs with debootstrap into ${dest} (a few minutes, once)`)
-    await run('bash', [join(HERE, 'build-rootfs.sh'), dest, debian], { timeoutMs: 20 * 60_000 })
+    await run('bash', [join(HERE, 'build-rootfs.sh'), dest, debian, ...(security === null ? [] : [security])], { timeoutMs: 20 * 60_000 })
     return { value: dest, built: true }
   })
 }
@@ -158,7 +158,7 @@ async function scanPackages(dir: string): Promise<void> {
 export async function buildStandinRepository(dir: string): Promise<string> {
   const pkg = join(dir, 'build')
   const lib = join(pkg, 'usr/lib/docker-standin')
-  for (const d of [join(pkg, 'DEBIAN'), join(pkg, 'usr/bin'), lib, join(pkg, 'lib/systemd/system')]) mkdirSync(d, { recursive: true })
+  for (const d of [join(pkg, 'DEBIAN'), join(pkg, 'usr/bin'), join(lib, 'image-bin'), join(pkg, 'lib/systemd/system')]) mkdirSync(d, { recursive: true })
   const src = join(HERE, 'standins')
   const install = (from: string, to: string, mode: number): void => {
     copyFileSync(join(src, from), to)
@@ -169,6 +169,8 @@ export async function buildStandinRepository(dir: string): Promise<string> {
   install('dockerd', join(lib, 'dockerd'), 0o755)
   install('guacd.py', join(lib, 'guacd.py'), 0o644)
   install('guacamole.py', join(lib, 'guacamole.py'), 0o644)
+  // The image's own tool for its entrypoint hooks: on the stand-in's PATH only, never the droplet's.
+  install('xmlstarlet', join(lib, 'image-bin/xmlstarlet'), 0o755)
   install('docker.service', join(pkg, 'lib/systemd/system/docker.service'), 0o644)
   writeFileSync(
     join(pkg, 'DEBIAN/control'),

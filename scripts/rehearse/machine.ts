@@ -11,6 +11,7 @@ import { run, type CommandResult } from './host'
 
 export const HOST_ADDRESS = '192.0.2.1'
 export const MACHINE_ADDRESS = '192.0.2.2'
+export const METADATA_ADDRESS = '169.254.169.254'
 const NETNS = 'dictumal-rehearsal'
 const HOST_LINK = 'dmrh-host'
 const PEER_LINK = 'dmrh-peer'
@@ -56,6 +57,8 @@ export class NetworkNamespace {
     await run('ip', ['-n', NETNS, 'addr', 'add', `${MACHINE_ADDRESS}/24`, 'dev', 'eth0'])
     await run('ip', ['-n', NETNS, 'link', 'set', 'eth0', 'up'])
     await run('ip', ['-n', NETNS, 'link', 'set', 'lo', 'up'])
+    // The metadata service's address, on the namespace's own loopback: a stand-in serves it (see metadataStandin).
+    await run('ip', ['-n', NETNS, 'addr', 'add', `${METADATA_ADDRESS}/32`, 'dev', 'lo'])
     return new NetworkNamespace()
   }
 
@@ -180,7 +183,7 @@ export class Machine {
   async exec(script: string, options: { timeoutMs?: number; input?: string; allowFailure?: boolean; user?: string } = {}): Promise<CommandResult> {
     const pid = this.pid1()
     if (pid === null) throw new Error(`${this.options.name} is not running, so "${script.slice(0, 60)}" cannot run in it.`)
-    const inner = options.user === undefined ? ['bash', '-c', script] : ['setpriv', `--reuid=${options.user}`, `--regid=${options.user}`, '--init-groups', 'bash', '-c', script]
+    const inner = options.user === undefined ? ['bash', '-c', script] : ['runuser', '-u', options.user, '--', 'bash', '-c', script]
     return run(
       'nsenter',
       ['-t', String(pid), '-m', '-u', '-i', '-n', '-p', '-C', '-r', '-w', '--', '/usr/bin/env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8', ...inner],
@@ -193,6 +196,21 @@ export class Machine {
     const pid = this.pid1()
     if (pid === null) throw new Error(`${this.options.name} is not running.`)
     return run('nsenter', ['-t', String(pid), '-n', '--', command, ...args], { timeoutMs: options.timeoutMs ?? 30_000, input: options.input, allowFailure: true })
+  }
+
+  /**
+   * Starts a stand-in for DigitalOcean's metadata service inside the machine, on 169.254.169.254:80 (an
+   * address of the namespace's loopback), serving /metadata/v1/user-data as DigitalOcean does: the user
+   * data, to whoever asks. The firewall, not the service, must keep everyone but root away.
+   */
+  async startMetadataStandin(userData: string): Promise<void> {
+    const dir = '/run/rehearsal-metadata'
+    await this.exec(
+      `mkdir -p ${dir}/metadata/v1 && cat > ${dir}/metadata/v1/user-data && chmod -R a+rX ${dir} && ` +
+        `(systemctl is-active --quiet rehearsal-metadata || systemd-run --quiet --unit=rehearsal-metadata ` +
+        `python3 -m http.server 80 --bind ${METADATA_ADDRESS} --directory ${dir})`,
+      { input: userData },
+    )
   }
 
   /** Waits until systemd inside says the boot is over (running or degraded). */

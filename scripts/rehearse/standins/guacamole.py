@@ -1,12 +1,14 @@
-# Stand-in for the guacamole/guacamole:1.6.0 image with host networking: Tomcat listens on
-# 0.0.0.0:8080 and serves the web app under /$WEBAPP_CONTEXT/. JSON auth (guacamole-auth-json) is on
-# when JSON_SECRET_KEY is set: POST api/tokens with form field data=base64(AES-128-CBC(HMAC-SHA256(key,
-# json) || json), zero IV) gives {authToken, ...} or 403; `expires` (epoch ms) and top-level
-# `singleUse` are honoured; DELETE api/session with the Guacamole-Token header ends a session.
-# Like the image's Tomcat, every request line (query string included) goes to an access log,
-# $CATALINA_BASE/logs/localhost_access_log.YYYY-MM-DD.txt, from the AccessLogValve in the stock
-# server.xml. The image has no variable for it: the only way to change it is a server.xml of your own
-# mounted over /usr/local/tomcat/conf/server.xml (docker -v), which this stand-in honours.
+# Stand-in for the guacamole/guacamole:1.6.0 image with host networking. Like the image's entrypoint,
+# it generates a fresh CATALINA_BASE (under the container's own folder) with Tomcat's stock server.xml,
+# sources the entrypoint.d hooks mounted into /opt/guacamole/entrypoint.d/ (before or after the
+# CATALINA_BASE step by name, as the image orders them; xmlstarlet is on their PATH as in the image),
+# then serves what that server.xml says: the 8080 Connector's address (every address unless a hook set
+# one) and, while the stock AccessLogValve is there, an access log of full request lines, query string
+# included (logs/localhost_access_log.YYYY-MM-DD.txt). The image has no variable for either: a hook or a
+# server.xml of your own is the only knob. JSON auth (guacamole-auth-json) is on when JSON_SECRET_KEY is
+# set: POST api/tokens with form field data=base64(AES-128-CBC(HMAC-SHA256(key, json) || json), zero IV)
+# gives {authToken, ...} or 403; `expires` (epoch ms) and top-level `singleUse` are honoured; DELETE
+# api/session with the Guacamole-Token header ends a session.
 import base64
 import hashlib
 import hmac
@@ -17,10 +19,33 @@ import subprocess
 import sys
 import threading
 import time
+import glob
+import shutil
+import tempfile
+import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 SERVER_XML = '/usr/local/tomcat/conf/server.xml'
+HOOK_DIR = '/opt/guacamole/entrypoint.d/'
+CATALINA_STEP = '500-generate-tomcat-catalina-base.sh'
+IMAGE_BIN = os.environ.get('STANDIN_IMAGE_BIN', '/usr/lib/docker-standin/image-bin')
+
+# Tomcat 9's stock conf/server.xml, reduced to what matters here (the image copies it into CATALINA_BASE).
+STOCK_SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Server port="8005" shutdown="SHUTDOWN">
+  <Listener className="org.apache.catalina.startup.VersionLoggerListener" />
+  <Service name="Catalina">
+    <Connector port="8080" protocol="HTTP/1.1" connectionTimeout="20000" redirectPort="8443" />
+    <Engine name="Catalina" defaultHost="localhost">
+      <Host name="localhost" appBase="webapps" unpackWARs="true" autoDeploy="true">
+        <Valve className="org.apache.catalina.valves.AccessLogValve" directory="logs"
+               prefix="localhost_access_log" suffix=".txt" pattern="%h %l %u %t &quot;%r&quot; %s %b" />
+      </Host>
+    </Engine>
+  </Service>
+</Server>
+"""
 
 
 class TokenRejected(Exception):
@@ -69,16 +94,50 @@ def verify(token, key_hex, now_ms):
     return payload
 
 
-def access_log_enabled(volumes):
-    for volume in volumes:
-        parts = volume.split(':')
-        if len(parts) >= 2 and parts[1] == SERVER_XML:
-            try:
-                with open(parts[0]) as f:
-                    return 'AccessLogValve' in f.read()
-            except OSError:
-                return True
-    return True
+def run_hooks(hooks, env):
+    for hook in hooks:
+        result = subprocess.run(['bash', '-c', 'set -e; source "$1"', 'entrypoint', hook], env=env)
+        if result.returncode != 0:
+            sys.stderr.write('entrypoint hook %s failed with exit code %d\n' % (hook, result.returncode))
+            sys.exit(result.returncode)
+
+
+def entrypoint(env):
+    """Does what the image's entrypoint does before Tomcat starts; returns the CATALINA_BASE it made."""
+    root = env.get('STANDIN_ROOT', '/tmp')
+    volumes = json.loads(env.get('STANDIN_VOLUMES', '[]'))
+    hooks = sorted((v.split(':')[1], v.split(':')[0]) for v in volumes if len(v.split(':')) >= 2 and v.split(':')[1].startswith(HOOK_DIR))
+    custom_xml = [v.split(':')[0] for v in volumes if len(v.split(':')) >= 2 and v.split(':')[1] == SERVER_XML]
+    hook_env = dict(env)
+    hook_env['PATH'] = IMAGE_BIN + ':' + env.get('PATH', '/usr/bin:/bin')
+    run_hooks([host for target, host in hooks if target[len(HOOK_DIR):] < CATALINA_STEP], hook_env)
+    os.makedirs(os.path.join(root, 'tmp'), exist_ok=True)
+    for old in glob.glob(os.path.join(root, 'tmp', 'catalina-base.*')):
+        shutil.rmtree(old, ignore_errors=True)
+    base = tempfile.mkdtemp(prefix='catalina-base.', dir=os.path.join(root, 'tmp'))
+    for d in ('logs', 'temp', 'webapps', 'work', 'conf'):
+        os.makedirs(os.path.join(base, d), exist_ok=True)
+    if custom_xml:
+        shutil.copyfile(custom_xml[0], os.path.join(base, 'conf', 'server.xml'))
+    else:
+        with open(os.path.join(base, 'conf', 'server.xml'), 'w') as f:
+            f.write(STOCK_SERVER_XML)
+    hook_env['CATALINA_BASE'] = base
+    run_hooks([host for target, host in hooks if target[len(HOOK_DIR):] > CATALINA_STEP], hook_env)
+    return base
+
+
+def tomcat_settings(base):
+    """(address, access-log path or None) from CATALINA_BASE/conf/server.xml, as Tomcat would read them."""
+    root = ET.parse(os.path.join(base, 'conf', 'server.xml')).getroot()
+    connector = next((c for c in root.iter('Connector') if c.get('port') == '8080'), None)
+    if connector is None:
+        sys.stderr.write('server.xml has no Connector on port 8080\n')
+        sys.exit(1)
+    address = connector.get('address', '0.0.0.0')
+    valve = next((v for v in root.iter('Valve') if v.get('className') == 'org.apache.catalina.valves.AccessLogValve'), None)
+    log = None if valve is None else os.path.join(base, valve.get('directory', 'logs'), valve.get('prefix', 'access_log') + '.%s' + valve.get('suffix', ''))
+    return address, log
 
 
 class Gateway:
@@ -89,16 +148,13 @@ class Gateway:
         self.sessions = {}
         self.used = set()
         self.lock = threading.Lock()
-        root = env.get('STANDIN_ROOT', '/tmp')
-        self.log_dir = os.path.join(root, 'tmp', 'catalina-base', 'logs')
-        self.log_on = access_log_enabled(json.loads(env.get('STANDIN_VOLUMES', '[]')))
-        os.makedirs(self.log_dir, exist_ok=True)
+        self.address, self.log_path = tomcat_settings(entrypoint(env))
 
     def log_request(self, client, line, status, size):
-        if not self.log_on:
+        if self.log_path is None:
             return
         stamp = time.strftime('%d/%b/%Y:%H:%M:%S +0000', time.gmtime())
-        path = os.path.join(self.log_dir, 'localhost_access_log.%s.txt' % time.strftime('%Y-%m-%d', time.gmtime()))
+        path = self.log_path % time.strftime('%Y-%m-%d', time.gmtime())
         with self.lock, open(path, 'a') as f:
             f.write('%s - - [%s] "%s" %d %s\n' % (client, stamp, line, status, size if size else '-'))
 
@@ -195,10 +251,10 @@ def handler_for(gateway):
 
 def main():
     gateway = Gateway(os.environ)
-    server = ThreadingHTTPServer(('0.0.0.0', 8080), handler_for(gateway))
+    server = ThreadingHTTPServer((gateway.address, 8080), handler_for(gateway))
     server.daemon_threads = True
-    sys.stderr.write('INFO: Starting ProtocolHandler ["http-nio-8080"] (rehearsal stand-in, JSON auth %s)\n'
-                     % ('on' if gateway.key else 'off'))
+    sys.stderr.write('INFO: Starting ProtocolHandler ["http-nio-%s-8080"] (rehearsal stand-in, JSON auth %s, access log %s)\n'
+                     % (gateway.address, 'on' if gateway.key else 'off', gateway.log_path or 'off'))
     server.serve_forever()
 
 
