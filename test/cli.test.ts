@@ -468,6 +468,36 @@ describe.runIf(mode === 'run')('dictumal CLI with the real keychain', () => {
     await rememberSecrets(broken.id)
   }, 30_000)
 
+  it('deploy with DIGITALOCEAN_SSH_KEYS (an id and a fingerprint) hands them to DigitalOcean and reaches ACTIVE; a bad key is one sentence', async () => {
+    await ensureLoggedIn()
+    await ensureConstitution()
+    const fingerprint = '3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa'
+    nextDroplet = { timeline: { stepMs: 30 } }
+    const r = await runCli(['deploy', '--constitution', 'Research notes', '--wait', '--json'], {
+      env: debugEnv({ DIGITALOCEAN_SSH_KEYS: `12345,${fingerprint}` }),
+      timeoutMs: 40_000,
+    })
+    nextDroplet = {}
+    expect(r.code, describeResult(r)).toBe(0)
+    const last = records(r.stdout).at(-1)!
+    expect(last).toMatchObject({ status: 'ACTIVE', error: null })
+    await rememberSecrets(last.id)
+    expect(cloud.digitalOcean.droplets.get(last.dropletId!)?.sshKeys).toEqual([12345, fingerprint])
+    expect(cloud.digitalOcean.userData.get(last.dropletId!) ?? '').not.toContain(fingerprint)
+
+    const creates = postsToCreate()
+    const bad = await runCli(['deploy', '--constitution', 'Research notes'], {
+      env: cliEnv({ DIGITALOCEAN_SSH_KEYS: '12345,SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8' }),
+    })
+    expect(bad.code, describeResult(bad)).toBe(1)
+    oneSentence(bad.stderr)
+    expect(bad.stderr).toMatch(/^The SSH key "SHA256:.+" in DIGITALOCEAN_SSH_KEYS is a SHA256 fingerprint, which DigitalOcean does not take here; /)
+    expect(postsToCreate()).toBe(creates)
+
+    const gone = await runCli(['destroy', last.id, '--yes'], { env: cliEnv() })
+    expect(gone.code, describeResult(gone)).toBe(0)
+  }, 60_000)
+
   it('destroy needs --yes without a terminal (exit 2), and removes droplet and secrets from ACTIVE and from ERROR', async () => {
     expect(active, 'the deploy test ran').toBeDefined()
     expect(broken, 'the failing-droplet test ran').toBeDefined()

@@ -84,6 +84,17 @@ describe('handlers', () => {
     expect(updated).toMatchObject({ ok: true, value: { settings: { defaultRegion: 'ams3', imageSlug: 'debian-12-x64' }, overrides: { imageSlug: 'ubuntu-22-04-x64' } } })
   })
 
+  it('saves SSH keys only as DigitalOcean ids or MD5 fingerprints, anything else gets a sentence and changes nothing', async () => {
+    const { handlers } = await setup()
+    const good = await handlers['settings:update']({ sshKeys: ['512189', '3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa'] })
+    expect(good).toMatchObject({ ok: true, value: { settings: { sshKeys: ['512189', '3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa'] } } })
+    for (const bad of ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake me@laptop', 'SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8', 'aa:bb']) {
+      const answer = await handlers['settings:update']({ sshKeys: ['512189', bad] })
+      expect(answer, bad).toMatchObject({ ok: false, error: { code: 'settings-invalid', message: expect.stringMatching(/^The SSH key ".+" in Settings is .+; use the key's numeric id or its MD5 fingerprint/) } })
+    }
+    expect(await handlers['settings:get']()).toMatchObject({ settings: { sshKeys: ['512189', '3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa'] } })
+  })
+
   it('says so in a sentence when a desktop is opened where there is no app window', async () => {
     const { handlers } = await setup()
     const answer = await handlers['desktop:action']('reconnect')

@@ -5,6 +5,7 @@ import { z } from 'zod'
 import type { DesktopAction, EventChannel, EventChannels, InvokeChannel, InvokeChannels, Result } from '../../preload/contract'
 import type { AppServices } from './app-services'
 import { settingsView } from './config'
+import { sshKeyProblem } from './digitalocean/config'
 import { isValidLaunchHost } from './guacamole-token'
 import { log } from './log'
 import { createConstitution, deleteConstitution, updateConstitution, updateSettings } from './store'
@@ -52,7 +53,17 @@ const schemas = {
         defaultSize: z.string().max(64),
         imageSlug: z.string().max(128).nullable(),
         useLatestUbuntu: z.boolean(),
-        sshKeys: z.array(z.string().max(128)).max(50),
+        sshKeys: z
+          .array(
+            z
+              .string()
+              .max(128)
+              .superRefine((key, ctx) => {
+                const problem = sshKeyProblem(key, 'Settings')
+                if (problem !== null) ctx.addIssue({ code: 'custom', message: problem })
+              }),
+          )
+          .max(50),
         gatewayHost: z
           .string()
           .trim()

@@ -30,7 +30,11 @@ describe('configuration precedence (env > setting > default)', () => {
   it('uses DIGITALOCEAN_SSH_KEYS over saved keys, and says which values the env overrides', () => {
     const settings = { ...base, sshKeys: ['111'] }
     expect(sshKeys({}, settings)).toEqual(['111'])
-    expect(sshKeys({ DIGITALOCEAN_SSH_KEYS: ' 1, ,aa:bb ' }, settings)).toEqual(['1', 'aa:bb'])
+    const md5 = '3B:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa'
+    expect(sshKeys({ DIGITALOCEAN_SSH_KEYS: ` 1, ,${md5} ` }, settings)).toEqual(['1', md5.toLowerCase()])
+    // Only what DigitalOcean takes: an id or an MD5 fingerprint, else one sentence naming where the value came from.
+    expect(() => sshKeys({ DIGITALOCEAN_SSH_KEYS: '12345,aa:bb' }, settings)).toThrow(/^The SSH key "aa:bb" in DIGITALOCEAN_SSH_KEYS is not a DigitalOcean key id or fingerprint; use/)
+    expect(() => sshKeys({}, { ...base, sshKeys: ['ssh-ed25519 AAAAC3Nza me@host'] })).toThrow(/"ssh-ed25519 AAAAC3Nza me@host" in Settings is a public key/)
     const view = settingsView({ DIGITALOCEAN_IMAGE_SLUG: 'x-1', DIGITALOCEAN_SSH_KEYS: '9' }, settings)
     expect(view.overrides).toEqual({ imageSlug: 'x-1', sshKeys: ['9'] })
     expect(view.settings.sshKeys).toEqual(['111'])

@@ -2,6 +2,7 @@
 // which wins over the default. Pure, so the precedence is tested as a table.
 import type { Settings, SettingsView } from '../../preload/contract'
 import { DEFAULT_IMAGE_SLUG, isTruthy, parseSshKeys, type Env } from './digitalocean'
+import { checkedSshKeys } from './digitalocean/config'
 
 export type ImageChoice = { kind: 'slug'; slug: string; source: 'env' | 'setting' | 'default' } | { kind: 'latest-ubuntu'; source: 'env' | 'setting' }
 
@@ -30,9 +31,10 @@ export function gatewayHost(env: Env, settings: Settings): string {
   return envGatewayHost(env) ?? settings.gatewayHost.trim()
 }
 
+/** DigitalOcean key ids or MD5 fingerprints for the droplet; throws SshKeyError with a sentence for anything else. */
 export function sshKeys(env: Env, settings: Settings): string[] {
   const fromEnv = parseSshKeys(env)
-  return fromEnv.length > 0 ? fromEnv : [...settings.sshKeys]
+  return fromEnv.length > 0 ? checkedSshKeys(fromEnv, 'DIGITALOCEAN_SSH_KEYS') : checkedSshKeys(settings.sshKeys, 'Settings')
 }
 
 function seconds(value: string | undefined, fallback: number): number {

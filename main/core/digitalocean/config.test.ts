@@ -8,6 +8,7 @@ import type { FakeDigitalOcean } from '../../../test/fakes/fake-digitalocean'
 import { DigitalOceanClient } from './client'
 import {
   ApiUrlError,
+  checkedSshKeys,
   DEFAULT_IMAGE_SLUG,
   isTruthy,
   newestUbuntuSlug,
@@ -15,6 +16,8 @@ import {
   resolveApiUrl,
   resolveImageSlug,
   resolveTokenSource,
+  SshKeyError,
+  sshKeyProblem,
   tokenProvider,
 } from './config'
 import { createAppServices } from '../app-services'
@@ -133,5 +136,30 @@ describe('DIGITALOCEAN_API_URL in the app', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('SSH keys for DigitalOcean', () => {
+  it('takes key ids and MD5 fingerprints, and refuses anything else with one sentence', () => {
+    for (const ok of ['1', '512189', '999999999999999', '3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa', 'AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99']) {
+      expect(sshKeyProblem(ok, 'DIGITALOCEAN_SSH_KEYS'), ok).toBeNull()
+    }
+    const cases: Array<[string, RegExp]> = [
+      ['0', /not a DigitalOcean key id/],
+      ['-5', /not a DigitalOcean key id/],
+      ['1e3', /not a DigitalOcean key id/],
+      ['aa:bb', /not a DigitalOcean key id/],
+      ['3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45', /not a DigitalOcean key id/],
+      ['3b-16-bf-e4-8b-00-8b-b8-59-8c-a9-d3-f0-19-45-fa', /not a DigitalOcean key id/],
+      ['SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8', /a SHA256 fingerprint, which DigitalOcean does not take here/],
+      ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKey alice@example.com', /a public key, not a DigitalOcean key id or fingerprint/],
+    ]
+    for (const [bad, why] of cases) {
+      const sentence = sshKeyProblem(bad, 'Settings')
+      expect(sentence, bad).toMatch(why)
+      expect(sentence).toMatch(/^The SSH key ".+" in Settings is .+; use the key's numeric id or its MD5 fingerprint .+\.$/)
+    }
+    expect(() => checkedSshKeys(['12345', 'nope'], 'DIGITALOCEAN_SSH_KEYS')).toThrow(SshKeyError)
+    expect(checkedSshKeys([' 12345 ', 'AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99'], 'Settings')).toEqual(['12345', 'aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99'])
   })
 })

@@ -89,6 +89,51 @@ export function parseSshKeys(env: Env): string[] {
     .filter((k) => k !== '')
 }
 
+const SSH_KEY_ID = /^[1-9]\d{0,14}$/
+const MD5_FINGERPRINT = /^[0-9a-f]{2}(?::[0-9a-f]{2}){15}$/i
+
+/**
+ * Null when DigitalOcean takes this as a key of the account (POST /v2/droplets `ssh_keys`: a numeric id
+ * or the MD5 fingerprint it shows, aa:bb:…, 16 pairs), else the sentence saying what to use instead.
+ * DigitalOcean documents no other form, so a SHA256 fingerprint or a public key line is refused here
+ * rather than by DigitalOcean after the deployment has started.
+ */
+export function sshKeyProblem(value: string, where: string): string | null {
+  const key = value.trim()
+  if (SSH_KEY_ID.test(key) || MD5_FINGERPRINT.test(key)) return null
+  const shown = key.length > 60 ? `${key.slice(0, 57)}…` : key
+  const what = /^(ssh-|ecdsa-|sk-)/.test(key)
+    ? 'a public key, not a DigitalOcean key id or fingerprint'
+    : /^SHA256:/i.test(key)
+      ? 'a SHA256 fingerprint, which DigitalOcean does not take here'
+      : 'not a DigitalOcean key id or fingerprint'
+  return (
+    `The SSH key "${shown}" in ${where} is ${what}; ` +
+    "use the key's numeric id or its MD5 fingerprint (like 3b:16:bf:e4:…, as DigitalOcean lists it with the account's SSH keys)."
+  )
+}
+
+/** An SSH key setting DigitalOcean would refuse; `userMessage` is the sentence to show. */
+export class SshKeyError extends Error {
+  readonly code = 'ssh-key-invalid'
+  readonly userMessage: string
+
+  constructor(userMessage: string) {
+    super(userMessage)
+    this.name = 'SshKeyError'
+    this.userMessage = userMessage
+  }
+}
+
+/** The keys as DigitalOcean takes them (trimmed, fingerprints lower case); throws SshKeyError at the first bad one. */
+export function checkedSshKeys(keys: readonly string[], where: string): string[] {
+  return keys.map((raw) => {
+    const problem = sshKeyProblem(raw, where)
+    if (problem !== null) throw new SshKeyError(problem)
+    return raw.trim().toLowerCase()
+  })
+}
+
 function ubuntuVersion(slug: string): [number, number] | null {
   const match = /^ubuntu-(\d+)-(\d+)-x64$/.exec(slug)
   if (match === null) return null

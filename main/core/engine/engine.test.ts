@@ -10,7 +10,7 @@ import type { Deployment } from '../../../preload/contract'
 import { createAppServices, type AppServices } from '../app-services'
 import { verifyGuacamoleToken } from '../guacamole-token'
 import { MemorySecrets } from '../secrets'
-import { createConstitution } from '../store'
+import { createConstitution, updateSettings } from '../store'
 import { sampleDeployment } from '../../../test/fixtures/deployment'
 import { startFakeCloud, type FakeCloud } from '../../../test/fakes/droplet-farm'
 import type { FakeDropletOptions } from '../../../test/fakes/fake-droplet'
@@ -37,7 +37,11 @@ afterEach(async () => {
   }
 })
 
-async function rig(droplet: Omit<FakeDropletOptions, 'ip' | 'userData'> = {}, engine: { configuringTimeoutMs?: number } = {}): Promise<Rig> {
+async function rig(
+  droplet: Omit<FakeDropletOptions, 'ip' | 'userData'> = {},
+  engine: { configuringTimeoutMs?: number } = {},
+  env: Record<string, string> = {},
+): Promise<Rig> {
   const cloud = await startFakeCloud({
     digitalOcean: { activeAfterMs: 150, ipAfterMs: 300 },
     farm: { dropletOptions: () => ({ timeline: { stepMs: 60 }, ...droplet }) },
@@ -46,7 +50,7 @@ async function rig(droplet: Omit<FakeDropletOptions, 'ip' | 'userData'> = {}, en
   const clockOffset = { ms: 0 }
   const services = await createAppServices({
     dataDir: mkdtempSync(join(tmpdir(), 'dictumal-engine-')),
-    env: { DIGITALOCEAN_API_URL: await viaPrism(cloud.digitalOcean), DIGITALOCEAN_API_TOKEN: cloud.digitalOcean.token },
+    env: { DIGITALOCEAN_API_URL: await viaPrism(cloud.digitalOcean), DIGITALOCEAN_API_TOKEN: cloud.digitalOcean.token, ...env },
     info: { name: 'Dictumal', version: 'test', platform: process.platform, dataDir: '' },
     secrets,
     client: { timeoutMs: 5000 },
@@ -200,6 +204,40 @@ describe('engine', () => {
     r.clockOffset.ms = 11 * 60_000
     const errored = await until(r, created.id, (d) => d.status === 'ERROR')
     expect(errored.error).toContain('within 10 minutes')
+  })
+})
+
+describe('SSH keys', () => {
+  const FINGERPRINT = '3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa'
+
+  it('sends DIGITALOCEAN_SSH_KEYS ids and fingerprints to DigitalOcean only, and the deploy reaches ACTIVE', async () => {
+    const r = await rig({}, {}, { DIGITALOCEAN_SSH_KEYS: ` 12345 , ${FINGERPRINT.toUpperCase()} ` })
+    r.services.engine.start()
+    const created = await r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    const active = await until(r, created.id, (d) => d.status === 'ACTIVE')
+    const droplet = r.cloud.digitalOcean.droplets.get(active.dropletId ?? -1)
+    // DigitalOcean takes ids as integers and fingerprints as strings (what Prism checked against the contract).
+    expect(droplet?.sshKeys).toEqual([12345, FINGERPRINT])
+    const userData = r.cloud.digitalOcean.userData.get(active.dropletId ?? -1) ?? ''
+    expect(userData).not.toContain('12345')
+    expect(userData).not.toContain(FINGERPRINT)
+    expect(await unexplainedViolations(r.cloud.digitalOcean)).toEqual([])
+  })
+
+  it('takes the saved keys from Settings, and refuses a public key line there before anything is made', async () => {
+    const r = await rig()
+    await updateSettings(r.services.store, { sshKeys: ['512189'] })
+    const created = await r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })
+    expect(r.cloud.digitalOcean.droplets.get(r.services.engine.find(created.id).dropletId ?? -1)?.sshKeys).toEqual([512189])
+
+    await updateSettings(r.services.store, { sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake me@laptop'] })
+    const creates = (): number => r.cloud.digitalOcean.requests.filter((q) => q.method === 'POST' && q.path === '/v2/droplets').length
+    const before = { records: r.services.store.read().deployments.length, posts: creates() }
+    await expect(r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb' })).rejects.toMatchObject({
+      userMessage: expect.stringMatching(/^The SSH key "ssh-ed25519 .*" in Settings is a public key, not a DigitalOcean key id or fingerprint; /),
+    })
+    expect(r.services.store.read().deployments).toHaveLength(before.records)
+    expect(creates()).toBe(before.posts)
   })
 })
 

@@ -250,6 +250,8 @@ export class Engine {
       ? await this.options.launchPlan({ region, fresh: input.fresh === true })
       : { image: await this.options.imageSlug(), fastStart: false, userDataMode: 'full' as const }
     const image = plan.image
+    // DigitalOcean key ids or fingerprints (checked, else a sentence): they go to DigitalOcean only, which puts
+    // the keys in root's authorized_keys; the droplet's setup copies them from there, so not into the user data.
     const sshKeys = this.options.sshKeys()
     const name = dropletNameFor(constitution.name, id)
     // Throws a sentence naming the constitution when the user data would pass 64 KiB.
@@ -259,7 +261,6 @@ export class Engine {
         constitution: { name: constitution.name, body: constitution.body },
         secrets,
         certificate: { certPem: certificate.certPem, keyPem: certificate.keyPem },
-        sshKeys,
       },
       { mode: plan.userDataMode },
     )
