@@ -13,6 +13,7 @@ import { log, setLogSink } from '../core/log'
 import { KeytarSecrets, type Secrets } from '../core/secrets'
 import { createConstitution, findConstitution } from '../core/store'
 import { AppError, isExpected, toUserError } from '../core/user-error'
+import { IMAGE_USAGE, imageCommand, reconcileImages } from './image-commands'
 import { inline, terminalSafeWriters } from './terminal-text'
 
 export interface CliIo {
@@ -33,13 +34,15 @@ Commands:
   logout                           remove the stored token
   constitution add --name NAME [--body-file FILE]
   constitution list [--json]
-  deploy --constitution ID|NAME [--region R] [--size S] [--wait] [--json]
+  deploy --constitution ID|NAME [--region R] [--size S] [--wait] [--json] [--fresh]
+                                   from the newest desktop image in R, or --fresh: a full install
   list [--json]                    all deployments
   status ID [--watch] [--json]     one deployment (ID may be any unique prefix)
   launch-url ID [--target ip]      print a fresh launch URL (valid 5 minutes; treat it as a secret)
   destroy ID [--yes]               delete the droplet and its secrets; keep the record as DESTROYED
   reconcile [--json]               compare local records with droplets tagged dictumal
   doctor                           check the keychain, token, API and data folder
+${IMAGE_USAGE.trimEnd()}
   help | --version
 `
 
@@ -176,8 +179,12 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
         if (!flags.json && findings.length === 0) io.stdout('Everything matches: no deployment in progress, nothing deleted elsewhere, no unmanaged droplets.\n')
         // Like the app, reconcile keeps driving what it resumed until each one settles.
         await settleAll(s, flags.json === true, io)
+        // Image builds: resumed or cleaned up, so no builder droplet or half-made snapshot is left (SPEC §10).
+        await reconcileImages(s, flags.json === true, io)
         return 0
       }
+      case 'image':
+        return await imageCommand(rest, io, open, parse, usage)
       case 'doctor':
         parse(rest, {}, 0)
         return await doctor(io, await open())
@@ -306,7 +313,7 @@ async function settleAll(s: AppServices, json: boolean, io: CliIo): Promise<void
 async function deploy(argv: string[], io: CliIo, s: AppServices): Promise<number> {
   const { flags } = parse(
     argv,
-    { constitution: { type: 'string' }, region: { type: 'string' }, size: { type: 'string' }, wait: { type: 'boolean' }, json: { type: 'boolean' } },
+    { constitution: { type: 'string' }, region: { type: 'string' }, size: { type: 'string' }, wait: { type: 'boolean' }, json: { type: 'boolean' }, fresh: { type: 'boolean' } },
     0,
   )
   const ref = str(flags, 'constitution')
@@ -318,6 +325,7 @@ async function deploy(argv: string[], io: CliIo, s: AppServices): Promise<number
     constitutionId: found.value.id,
     region: str(flags, 'region') ?? settings.defaultRegion,
     size: str(flags, 'size') ?? settings.defaultSize,
+    fresh: flags.fresh === true,
   })
   if (!flags.wait) {
     io.stdout(flags.json ? `${JSON.stringify(created)}\n` : `${humanLine(created)}\nDeploying; follow it with: dictumal status ${created.id.slice(0, 8)} --watch\n`)
