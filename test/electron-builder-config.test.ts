@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { inflateSync } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -134,14 +134,15 @@ describe('electron-builder.yml', () => {
     expect(config.publish).toBeNull()
   })
 
-  it('builds dmg, nsis, AppImage and deb with the categories the stores expect', () => {
+  it('builds dmg, nsis, deb (first) and AppImage with the categories the stores expect', () => {
     const config = loadConfig()
     const mac = section(config, 'mac')
     expect(targetsOf(mac)).toEqual(['dmg'])
     expect(mac.category).toBe('public.app-category.developer-tools')
     expect(targetsOf(section(config, 'win'))).toEqual(['nsis'])
     const linux = section(config, 'linux')
-    expect(targetsOf(linux)).toEqual(['AppImage', 'deb'])
+    // The deb installs an AppArmor profile and works on Ubuntu 24.04; the AppImage does not start there.
+    expect(targetsOf(linux)).toEqual(['deb', 'AppImage'])
     expect(linux.category).toBe('Utility')
     // fpm refuses a deb without a maintainer e-mail address.
     expect(String(section(config, 'deb').maintainer)).toMatch(/^[^<>]+ <[^@\s]+@[^>\s]+>$/)
@@ -158,7 +159,38 @@ describe('electron-builder.yml', () => {
       enableEmbeddedAsarIntegrityValidation: true,
       onlyLoadAppFromAsar: true,
       grantFileProtocolExtraPrivileges: false,
+      resetAdHocDarwinSignature: true,
     })
+  })
+
+  it('packages without rebuilding native modules (keytar ships N-API prebuilds)', () => {
+    expect(loadConfig().npmRebuild).toBe(false)
+  })
+
+  it('signs non-release macOS builds ad hoc, without notarization', () => {
+    const mac = section(loadConfig(), 'mac')
+    expect(mac.identity).toBe('-')
+    // Ad hoc signing with the hardened runtime would need library-validation entitlements.
+    expect(mac.hardenedRuntime).toBe(false)
+    expect(mac.notarize).toBe(false)
+  })
+
+  it('never starts Chromium without its sandbox', () => {
+    const config = loadConfig()
+    expect(section(config, 'linux').executableArgs).toBeUndefined()
+    expect(readFileSync(configPath, 'utf8')).not.toMatch(/^\s*-\s*['"]?--no-sandbox/m)
+  })
+
+  it('the deb gets electron-builder’s AppArmor profile, which allows user namespaces, and installs it after install', () => {
+    const deb = section(loadConfig(), 'deb')
+    expect(deb.appArmorProfile).toBeUndefined()
+    const templates = join(dirname(require.resolve('app-builder-lib/package.json')), 'templates', 'linux')
+    const profile = readFileSync(join(templates, 'apparmor-profile.tpl'), 'utf8')
+    expect(profile).toMatch(/^\s*userns,\s*$/m)
+    expect(profile).toContain('/opt/${sanitizedProductName}/${executable}')
+    const afterInstall = readFileSync(join(templates, 'after-install.tpl'), 'utf8')
+    expect(afterInstall).toMatch(/apparmor_parser --replace/)
+    expect(afterInstall).toContain('/etc/apparmor.d/${executable}')
   })
 
   it('points every icon setting at a file that exists', () => {
@@ -174,6 +206,48 @@ describe('electron-builder.yml', () => {
       expect(typeof icon).toBe('string')
       expect(existsSync(join(root, String(icon))), String(icon)).toBe(true)
     }
+  })
+})
+
+describe('electron-builder.release.mjs', () => {
+  interface ReleaseModule {
+    releaseConfig(options: { env: Record<string, string | undefined>; platform: string }): Json
+    missingReleaseSecrets(env: Record<string, string | undefined>): string[]
+  }
+  const load = async (): Promise<ReleaseModule> => (await import(join(root, 'electron-builder.release.mjs'))) as ReleaseModule
+  const secrets = { CSC_LINK: '/secure/developer-id.p12', CSC_KEY_PASSWORD: 'x', APPLE_API_KEY: '/secure/AuthKey.p8', APPLE_API_KEY_ID: 'ABC123', APPLE_API_ISSUER: 'issuer' }
+
+  it('signs with a Developer ID, the hardened runtime and notarization, and passes electron-builder’s validator', async () => {
+    const { releaseConfig } = await load()
+    const config = releaseConfig({ env: secrets, platform: 'darwin' })
+    const mac = section(config, 'mac')
+    expect(mac.identity).toBeUndefined()
+    expect(mac.hardenedRuntime).toBe(true)
+    expect(mac.notarize).toBe(true)
+    expect(config.forceCodeSigning).toBe(true)
+    const entitlements = readFileSync(join(root, String(mac.entitlements)), 'utf8')
+    expect(entitlements).toContain('com.apple.security.cs.allow-jit')
+    expect(entitlements).not.toContain('disable-library-validation')
+    // Everything else is electron-builder.yml's.
+    expect(config.appId).toBe('com.dictumal.desktop')
+    expect(config.npmRebuild).toBe(false)
+    await expect(electronBuilderConfigModule().validateConfiguration(config, quietLogger)).resolves.toBeUndefined()
+  })
+
+  it('is what electron-builder loads with --config', async () => {
+    const loaded = await electronBuilderConfigModule().getConfig(root, 'electron-builder.release.mjs', null)
+    expect(section(loaded, 'mac').notarize).toBe(true)
+  })
+
+  it('refuses a macOS release without its secrets, in one sentence naming them', async () => {
+    const { releaseConfig, missingReleaseSecrets } = await load()
+    expect(() => releaseConfig({ env: {}, platform: 'darwin' })).toThrow(
+      /^A macOS release needs a Developer ID certificate \(CSC_LINK and CSC_KEY_PASSWORD, or CSC_NAME\) and notarization credentials \(APPLE_API_KEY, APPLE_API_KEY_ID and APPLE_API_ISSUER\) in the environment\.$/,
+    )
+    expect(missingReleaseSecrets({ CSC_NAME: 'Example (TEAMID)', APPLE_ID: 'a@example.com', APPLE_APP_SPECIFIC_PASSWORD: 'p', APPLE_TEAM_ID: 'T' })).toEqual([])
+    expect(missingReleaseSecrets({ CSC_NAME: 'Example', APPLE_ID: 'a@example.com' })).toHaveLength(1)
+    // Linux and Windows releases need no Apple secrets.
+    expect(section(releaseConfig({ env: {}, platform: 'linux' }), 'linux')).toBeDefined()
   })
 })
 
