@@ -2,7 +2,7 @@
 // (Secret Service), the fake DigitalOcean behind Prism's contract check, and fake droplets on loopback.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { request } from 'node:https'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEPLOYMENT_STAGES, type Deployment, type DeploymentStage } from '../preload/contract'
 import { createConstitution, openStore, upsertDeployment } from '../main/core/store'
 import { sampleDeployment } from './fixtures/deployment'
+import { constitutionFitError } from '../main/core/recipe'
 import {
   ensureCliBuilt,
   FINDING_FIELDS,
@@ -314,7 +315,37 @@ describe('dictumal CLI: hostile text and configuration', () => {
     // JSON output: the records parse back to exactly what is stored.
     expect(JSON.parse(runs.constitutionsJson.stdout)).toMatchObject({ name: HOSTILE_NAME })
     for (const r of [runs.listJson, runs.statusJson]) expect(records(r.stdout)).toEqual([expect.objectContaining({ name: HOSTILE_NAME, error: HOSTILE_ERROR })])
-  }, 30_000)
+  }, 60_000)
+
+  it('constitution add --body-file refuses bodies that would not fit, in the same sentence as the app, and stores nothing', async () => {
+    const dir = await tempDir('dictumal-cli-body-')
+    const env = cliEnv({ DICTUMAL_DATA_DIR: dir })
+    // 30 MB: refused from its size, before it is read.
+    const huge = join(dir, 'huge.md')
+    await writeFile(huge, '')
+    await truncate(huge, 30_000_000)
+    const big = await runCli(['constitution', 'add', '--name', 'Huge', '--body-file', huge], { env })
+    expect(big.code, describeResult(big)).toBe(1)
+    oneSentence(big.stderr)
+    expect(big.stderr).toContain(`The body file "${huge}" is 30.0 MB, too large for a constitution`)
+    // 300 KB of random text: read, and refused by the recipe's own measure.
+    const body = randomBytes(225_000).toString('base64')
+    await writeFile(join(dir, 'random.md'), body)
+    const random = await runCli(['constitution', 'add', '--name', 'Random', '--body-file', join(dir, 'random.md')], { env })
+    expect(random.code, describeResult(random)).toBe(1)
+    oneSentence(random.stderr)
+    const sentence = constitutionFitError({ name: 'Random', body })
+    expect(sentence?.message).toMatch(/^The constitution is too large to send to the droplet: it is 29\d\.\d KiB, and about [1-9]\d*\.\d KiB/)
+    expect(random.stderr).toBe(`${sentence?.message}\n${sentence?.hint}\n`)
+    // Prose well over 64 KiB still fits compressed, and is kept byte for byte.
+    const prose = Array.from({ length: 2000 }, (_, i) => `${i}. Be kind, write things down, and leave the desk tidier than you found it.\n`).join('')
+    expect(Buffer.byteLength(prose)).toBeGreaterThan(150_000)
+    await writeFile(join(dir, 'prose.md'), prose)
+    const fits = await runCli(['constitution', 'add', '--name', 'Prose', '--body-file', join(dir, 'prose.md'), '--json'], { env })
+    expect(fits.code, describeResult(fits)).toBe(0)
+    const listed = await runCli(['constitution', 'list', '--json'], { env })
+    expect(listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; body: string })).toEqual([expect.objectContaining({ name: 'Prose', body: prose })])
+  }, 60_000)
 
   it('refuses a DIGITALOCEAN_API_URL that is plain http off loopback, in one sentence', async () => {
     const dir = await tempDir('dictumal-cli-api-url-')
@@ -327,7 +358,7 @@ describe('dictumal CLI: hostile text and configuration', () => {
     }
     const loopback = await runCli(['list'], { env: cliEnv({ DICTUMAL_DATA_DIR: dir, DIGITALOCEAN_API_URL: 'http://localhost:9' }) })
     expect(loopback.code, describeResult(loopback)).toBe(0)
-  })
+  }, 30_000)
 })
 
 describe.runIf(mode === 'fail')('dictumal CLI keychain', () => {

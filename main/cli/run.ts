@@ -1,7 +1,6 @@
 // The `dictumal` command (SPEC §7): the same engine and data as the app, for scripts and servers.
 // Exit codes: 0 ok, 1 failure, 2 usage error. Errors are one sentence on stderr; --json prints one
 // JSON object per line. Secrets and launch tokens are never printed except the launch URL asked for.
-import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
@@ -9,11 +8,13 @@ import type { Deployment } from '../../preload/contract'
 import { createAppServices, type AppServices } from '../core/app-services'
 import { resolveDataDir } from '../core/data-dir'
 import { resolveTokenSource } from '../core/digitalocean'
+import { constitutionFitError } from '../core/recipe'
 import { log, setLogSink } from '../core/log'
 import { KeytarSecrets, type Secrets } from '../core/secrets'
 import { createConstitution, findConstitution } from '../core/store'
 import { AppError, isExpected, toUserError } from '../core/user-error'
 import { IMAGE_USAGE, imageCommand, reconcileImages } from './image-commands'
+import { readBodyFile } from './body-file'
 import { inline, terminalSafeWriters } from './terminal-text'
 
 export interface CliIo {
@@ -237,14 +238,10 @@ async function constitution(argv: string[], io: CliIo, open: () => Promise<AppSe
     const name = str(flags, 'name')
     if (name === undefined) usage('constitution add needs --name NAME.')
     const file = str(flags, 'body-file')
-    let body = ''
-    if (file !== undefined) {
-      try {
-        body = await readFile(file, 'utf8')
-      } catch {
-        throw new AppError('body-file', `Cannot read the body file "${file}".`)
-      }
-    }
+    const body = file === undefined ? '' : await readBodyFile(file)
+    // The same check and sentence as the app's editor: would it fit in the droplet's user data?
+    const misfit = constitutionFitError({ name, body })
+    if (misfit !== null) throw new AppError(misfit.code, misfit.message, misfit.hint)
     const s = await open()
     const result = await createConstitution(s.store, { name, body })
     if (!result.ok) throw new AppError(result.error.code, result.error.message, result.error.hint)

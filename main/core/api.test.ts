@@ -1,10 +1,12 @@
 // The invoke handlers over real services (fake DigitalOcean on loopback, store on disk): arguments
 // from the renderer are narrowed, and expected failures come back as one sentence.
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHandlers, InvalidArgumentError, type Handlers } from './api'
+import { constitutionFitError } from './recipe'
 import { createAppServices, type AppServices } from './app-services'
 import { MemorySecrets } from './secrets'
 import { startFakeDigitalOcean, type FakeDigitalOcean } from '../../test/fakes/fake-digitalocean'
@@ -93,6 +95,22 @@ describe('handlers', () => {
       expect(answer, bad).toMatchObject({ ok: false, error: { code: 'settings-invalid', message: expect.stringMatching(/^The SSH key ".+" in Settings is .+; use the key's numeric id or its MD5 fingerprint/) } })
     }
     expect(await handlers['settings:get']()).toMatchObject({ settings: { sshKeys: ['512189', '3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa'] } })
+  })
+
+  it('refuses to save a constitution that would not fit in the user data, in the same sentence as the CLI, and keeps the old text', async () => {
+    const { handlers } = await setup()
+    const saved = await handlers['constitutions:save']({ name: 'Lab notes', body: '# short\n' })
+    expect(saved).toMatchObject({ ok: true })
+    // Random text barely compresses: 300 KB of it cannot travel in 64 KiB.
+    const body = randomBytes(225_000).toString('base64')
+    const expected = constitutionFitError({ name: 'Lab notes', body })
+    expect(expected?.message).toMatch(/^The constitution is too large to send to the droplet: it is 29\d\.\d KiB, and about \d+\.\d KiB of text like it fits/)
+    const created = await handlers['constitutions:save']({ name: 'Lab notes 2', body })
+    expect(created).toEqual({ ok: false, error: expected })
+    const id = saved.ok ? saved.value.id : ''
+    const updated = await handlers['constitutions:save']({ id, name: 'Lab notes', body })
+    expect(updated).toMatchObject({ ok: false, error: { code: expected?.code, message: expected?.message } })
+    expect(await handlers['constitutions:list']()).toEqual([expect.objectContaining({ id, body: '# short\n' })])
   })
 
   it('says so in a sentence when a desktop is opened where there is no app window', async () => {

@@ -7,6 +7,7 @@ import type { AppServices } from './app-services'
 import { settingsView } from './config'
 import { sshKeyProblem } from './digitalocean/config'
 import { isValidLaunchHost } from './guacamole-token'
+import { constitutionFitError } from './recipe'
 import { log } from './log'
 import { createConstitution, deleteConstitution, updateConstitution, updateSettings } from './store'
 import { AppError, fail, isExpected, ok } from './user-error'
@@ -134,9 +135,12 @@ export function createHandlers(s: AppServices): Handlers {
     'constitutions:save': async (...raw) => {
       const [input] = args('constitutions:save', schemas.constitution, raw)
       const fields = { name: input.name, body: input.body }
-      return attempt('constitutions:save', () =>
-        unwrap(input.id === undefined ? createConstitution(s.store, fields) : updateConstitution(s.store, input.id, fields)),
-      )
+      return attempt('constitutions:save', async () => {
+        // Refused here, with the sentence the CLI gives, rather than at deploy time.
+        const misfit = constitutionFitError(fields)
+        if (misfit !== null) throw new AppError(misfit.code, misfit.message, misfit.hint)
+        return unwrap(input.id === undefined ? createConstitution(s.store, fields) : updateConstitution(s.store, input.id, fields))
+      })
     },
     'constitutions:delete': async (...raw) => {
       const [constitutionId] = args('constitutions:delete', schemas.id, raw)
