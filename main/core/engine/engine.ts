@@ -290,7 +290,7 @@ export class Engine {
       updatedAt: now,
       activeAt: null,
       destroyedAt: null,
-      fastStart: false,
+      fastStart: plan.fastStart,
       snapshotId: null,
       snapshotSizeGigabytes: null,
       hibernatedAt: null,
