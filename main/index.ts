@@ -140,8 +140,14 @@ async function onReady(): Promise<void> {
   })
   cleanups.push(() => tray.destroy())
   // Linux shows tray icons only where a StatusNotifierItem host runs (GNOME has none by default).
-  trayVisible = process.platform !== 'linux' || (await hasStatusNotifierWatcher())
-  if (!trayVisible) log.info('app', 'no tray host on this desktop: closing the window quits Dictumal')
+  // Asked in the background; until the bus answers, closing the window quits (never an invisible process).
+  if (process.platform === 'linux') {
+    trayVisible = false
+    void hasStatusNotifierWatcher().then((visible) => {
+      trayVisible = visible
+      if (!visible) log.info('app', 'no tray host on this desktop: closing the window quits Dictumal')
+    })
+  }
   // Shutdown or logout: quit at once, without holding the system up for a clean close.
   powerMonitor.on('shutdown', () => {
     systemShuttingDown = true
@@ -152,6 +158,8 @@ async function onReady(): Promise<void> {
   showMainWindow()
   s.engine.start()
   s.engine.reconcile().catch((e: unknown) => log.warn('engine', 'reconcile at start failed', e))
+  // Image builds a crash interrupted are finished, or their builder and snapshot deleted (SPEC §10).
+  s.images.reconcile().catch((e: unknown) => log.warn('images', 'image reconcile at start failed', e))
   log.info('app', `ready (data in ${dataDir})`)
 }
 
