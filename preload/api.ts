@@ -50,6 +50,14 @@ export function createDictumalApi(t: Transport): DictumalApi {
       get: () => t.invoke('settings:get'),
       update: (patch) => t.invoke('settings:update', patch),
     },
+    images: {
+      list: () => t.invoke('images:list'),
+      build: (input) => t.invoke('images:build', input),
+      remove: (id) => t.invoke('images:delete', id),
+      copy: (input) => t.invoke('images:copy', input),
+      plan: (input) => t.invoke('images:plan', input),
+      onChanged: (listener) => t.on('images:changed', listener),
+    },
     onNavigate: (listener) => t.on('navigate', listener),
     pendingNavigation: () => t.invoke('navigate:pending'),
   }

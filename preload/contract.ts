@@ -292,7 +292,8 @@ export interface InvokeChannels {
   'catalog:get': () => Result<Catalog>
   'account:ssh-keys': () => Result<SshKeyOption[]>
   'deployments:list': () => Deployment[]
-  'deployments:create': (input: { constitutionId: string; region: string; size: string }) => Result<Deployment>
+  /** `fresh`: a full install even when a desktop image is ready in the region. */
+  'deployments:create': (input: { constitutionId: string; region: string; size: string; fresh?: boolean }) => Result<Deployment>
   'deployments:destroy': (id: string) => Result<Deployment>
   'deployments:open': (input: { id: string; mode: DesktopMode }) => Result<null>
   'deployments:copy-ip': (id: string) => Result<string>
@@ -308,12 +309,21 @@ export interface InvokeChannels {
   'unmanaged:destroy': (dropletId: number) => Result<null>
   'settings:get': () => SettingsView
   'settings:update': (patch: Partial<Settings>) => Result<SettingsView>
+  'images:list': () => DesktopImage[]
+  /** Starts a build (resolves once the builder droplet is asked for; progress follows in images:changed). */
+  'images:build': (input: { region: string }) => Result<DesktopImage>
+  /** Deletes an image and its snapshot; a build in progress is stopped and cleaned up. */
+  'images:delete': (id: string) => Result<null>
+  'images:copy': (input: { id: string; region: string }) => Result<DesktopImage>
+  /** Which path a deploy in this region takes (image or fresh) and how long each takes. */
+  'images:plan': (input: { region: string; fresh: boolean }) => DeployPlanView
 }
 
 /** Pushed events: main → renderer. */
 export interface EventChannels {
   'deployments:changed': Deployment[]
   'unmanaged:changed': UnmanagedDroplet[]
+  'images:changed': DesktopImage[]
   'auth:changed': AuthStatus
   'desktop:changed': DesktopState
   /** The tray asked the window to show a page. */
@@ -370,6 +380,14 @@ export interface DictumalApi {
   settings: {
     get: Promised<InvokeChannels['settings:get']>
     update: Promised<InvokeChannels['settings:update']>
+  }
+  images: {
+    list: Promised<InvokeChannels['images:list']>
+    build: Promised<InvokeChannels['images:build']>
+    remove: Promised<InvokeChannels['images:delete']>
+    copy: Promised<InvokeChannels['images:copy']>
+    plan: Promised<InvokeChannels['images:plan']>
+    onChanged: Listener<'images:changed'>
   }
   onNavigate: Listener<'navigate'>
   pendingNavigation: Promised<InvokeChannels['navigate:pending']>

@@ -40,7 +40,10 @@ const schemas = {
   token: z.tuple([z.string().max(512)]),
   constitution: z.tuple([z.object({ id: id.optional(), name: z.string().max(200), body: z.string().max(1_000_000) }).strict()]),
   id: z.tuple([id]),
-  create: z.tuple([z.object({ constitutionId: id, region: z.string().max(64), size: z.string().max(64) }).strict()]),
+  create: z.tuple([z.object({ constitutionId: id, region: z.string().max(64), size: z.string().max(64), fresh: z.boolean().optional() }).strict()]),
+  imageBuild: z.tuple([z.object({ region: z.string().max(64) }).strict()]),
+  imageCopy: z.tuple([z.object({ id, region: z.string().max(64) }).strict()]),
+  imagePlan: z.tuple([z.object({ region: z.string().max(64), fresh: z.boolean() }).strict()]),
   open: z.tuple([z.object({ id, mode: z.enum(['embedded', 'window']) }).strict()]),
   action: z.tuple([z.enum(desktopActions)]),
   layout: z.tuple([
@@ -220,6 +223,29 @@ export function createHandlers(s: AppServices): Handlers {
         return null
       })
     },
+    'images:list': async (...raw) => {
+      args('images:list', none, raw)
+      return s.images.list()
+    },
+    'images:build': async (...raw) => {
+      const [input] = args('images:build', schemas.imageBuild, raw)
+      return attempt('images:build', () => s.images.build(input))
+    },
+    'images:delete': async (...raw) => {
+      const [imageId] = args('images:delete', schemas.id, raw)
+      return attempt('images:delete', async () => {
+        await s.images.delete(imageId)
+        return null
+      })
+    },
+    'images:copy': async (...raw) => {
+      const [input] = args('images:copy', schemas.imageCopy, raw)
+      return attempt('images:copy', () => s.images.copyToRegion(input.id, input.region))
+    },
+    'images:plan': async (...raw) => {
+      const [input] = args('images:plan', schemas.imagePlan, raw)
+      return s.images.planView(input)
+    },
     'settings:get': async (...raw) => {
       args('settings:get', none, raw)
       return settingsView(s.env, s.settings())
@@ -245,10 +271,18 @@ export function createHandlers(s: AppServices): Handlers {
 export function subscribeEvents(s: AppServices, emit: EmitEvent): () => void {
   const offStore = s.store.onChange((data) => emit('deployments:changed', data.deployments.map((d) => ({ ...d }))))
   const offUnmanaged = s.engine.onUnmanagedChange((list) => emit('unmanaged:changed', list))
+  let lastImages = JSON.stringify(s.store.read().images)
+  const offImages = s.store.onChange((data) => {
+    const now = JSON.stringify(data.images)
+    if (now === lastImages) return
+    lastImages = now
+    emit('images:changed', s.images.list())
+  })
   const offAuth = s.onAuthChange((status) => emit('auth:changed', status))
   return () => {
     offStore()
     offUnmanaged()
+    offImages()
     offAuth()
   }
 }
