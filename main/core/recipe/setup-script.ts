@@ -49,6 +49,8 @@ export type SetupMode = 'full' | 'bake' | 'personalise'
  *   moment its image is there (Tomcat warms up while apt installs the desktop). Docker Hub allows 10
  *   anonymous pulls per hour per IPv4 address, and DigitalOcean reuses addresses: pulls back off
  *   (30 s, doubling) and a refusal is named in the beacon.
+ *   Only a pull-images failure carries that reason: the background pulls may be refused while another
+ *   step (start-vnc, say) fails, and that failure is not Docker Hub's.
  * - secrets.env is shredded as soon as the passwords are set; the desktop user's password only ever
  *   reaches the droplet as a SHA-512 crypt hash (chpasswd -e). A re-run keeps the passwords it finds.
  */
@@ -89,13 +91,13 @@ step() {
 }
 
 on_error() {
-  local code=$1 line=$2 reason
+  local code=$1 line=$2 reason=
   trap - ERR
   set +e
   FAILED=1
   echo "!! $(now) step $STEP failed with exit code $code (line $line)"
   rm -f /usr/sbin/policy-rc.d
-  reason=$(cat "$STATE/reason" 2>/dev/null)
+  if [ "$STEP" = pull-images ]; then reason=$(cat "$STATE/reason" 2>/dev/null); fi
   "$BEACON" fail "$STEP" "$code" \${reason:+"$reason"}
   # Keep the beacon reachable if Nginx never took over port 80.
   if ! systemctl is-active --quiet nginx; then start_beacon_server; fi
