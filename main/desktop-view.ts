@@ -208,9 +208,17 @@ export async function openDesktop(options: OpenDesktopOptions): Promise<DesktopH
   let closed = false
   let contentsId: number | null = null
   let finish = (): void => undefined
+  // A view closed while its first load runs may never settle loadURL's promise (its webContents is
+  // gone); this settles the open instead.
+  let settleClosed = (): void => undefined
+  const whenClosed = new Promise<never>((_resolve, reject) => {
+    settleClosed = () => reject(new AppError('desktop-cancelled', 'The desktop was closed before it finished loading.'))
+  })
+  whenClosed.catch(() => undefined)
   const markClosed = (): void => {
     if (closed) return
     closed = true
+    settleClosed()
     options.signal?.removeEventListener('abort', markClosed)
     revokeSession(deployment, contentsId === null ? null : tracker.take(contentsId))
     finish()
@@ -303,7 +311,7 @@ export async function openDesktop(options: OpenDesktopOptions): Promise<DesktopH
   guardContents(handle.webContents, pin, onProblem, options.onLeave ?? (() => undefined))
   options.signal?.addEventListener('abort', markClosed, { once: true })
   try {
-    await handle.reconnect()
+    await Promise.race([handle.reconnect(), whenClosed])
   } catch (error: unknown) {
     handle.close()
     throw error
