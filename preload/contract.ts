@@ -34,6 +34,8 @@ export interface HibernationProgress {
   action: { id: number; type: 'shutdown' | 'power_off' | 'snapshot' | 'power_on'; startedAt: string } | null
   /** When this hibernate or resume began (a resume's provisioning clock starts here). */
   startedAt: string
+  /** The process driving a hibernation (one at a time; a dead or silent one is taken over). */
+  driver: { pid: number; heartbeatAt: string } | null
 }
 
 export interface ReadinessChecks {

@@ -26,6 +26,7 @@ import {
   type Env,
 } from './digitalocean'
 import { Engine, type EngineOptions } from './engine/engine'
+import { Hibernation, hibernationOptionsFromEnv, type HibernationOptions } from './hibernation/hibernation'
 import { imageOptionsFromEnv, ImageService, isExplicitImage, type ImageServiceOptions } from './images/image-builder'
 import { recordDeployTimes } from './images/timings'
 import { log } from './log'
@@ -60,6 +61,8 @@ export interface AppServicesOptions {
   images?: Partial<Omit<ImageServiceOptions, 'store' | 'cloud'>>
   /** Client settings (tests: shorter timeouts). */
   client?: { timeoutMs?: number; maxRetries?: number }
+  /** Hibernation settings (tests: faster polling, an injected clock). */
+  hibernation?: Partial<Omit<HibernationOptions, 'store' | 'secrets' | 'cloud'>>
 }
 
 export interface AppServices {
@@ -69,6 +72,8 @@ export interface AppServices {
   secrets: Secrets
   client: DigitalOceanClient
   engine: Engine
+  /** Hibernate and resume (SPEC §10); driven from the engine's rounds. */
+  hibernation: Hibernation
   /** Desktop images: build, list, delete, copy, and the deploy's choice between image and fresh. */
   images: ImageService
   shell: ShellPort | null
@@ -145,10 +150,20 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
   })
   const stopTimings = recordDeployTimes(store)
 
+  const hibernation = new Hibernation({
+    store,
+    secrets,
+    cloud: client,
+    sshKeys: () => sshKeys(env, settings()),
+    ...hibernationOptionsFromEnv(env),
+    ...(options.hibernation ?? {}),
+  })
+
   const engine = new Engine({
     store,
     secrets,
     cloud: client,
+    onTick: () => hibernation.tick(),
     watchCloud: watchClient,
     imageSlug: async () => (await resolveImage()).slug,
     launchPlan: (input) => images.launchPlan(input),
@@ -239,6 +254,7 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
     secrets,
     client,
     engine,
+    hibernation,
     images,
     shell: options.shell ?? null,
     authStatus,
@@ -254,6 +270,7 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
     close: async () => {
       stopTimings()
       await images.stop()
+      await hibernation.stop()
       await engine.stop()
       await store.close()
     },

@@ -13,7 +13,11 @@ const CHECK_ACCOUNT = 'keychain-check'
  * One keychain entry per deployment. `certFingerprint` is not secret but travels with the secrets so a
  * droplet whose local record was lost can be adopted with its pin (SPEC §8).
  */
-export type StoredDeploymentSecrets = DeploymentSecrets & { certFingerprint?: string }
+export type StoredDeploymentSecrets = DeploymentSecrets & {
+  certFingerprint?: string
+  /** The gateway's certificate and key, so a desktop resumed from hibernation keeps its pin. */
+  certificate?: { certPem: string; keyPem: string }
+}
 
 export interface Secrets {
   getToken(): Promise<string | null>
@@ -111,14 +115,16 @@ function parseDeploymentSecrets(text: string, account: string): StoredDeployment
     throw new KeychainEntryInvalidError(account)
   }
   if (typeof value !== 'object' || value === null) throw new KeychainEntryInvalidError(account)
-  const { vncPassword, guacamoleKey, userPassword, certFingerprint } = value as Record<string, unknown>
+  const { vncPassword, guacamoleKey, userPassword, certFingerprint, certificate } = value as Record<string, unknown>
   if (typeof vncPassword !== 'string' || typeof guacamoleKey !== 'string' || typeof userPassword !== 'string') {
     throw new KeychainEntryInvalidError(account)
   }
   if (certFingerprint !== undefined && typeof certFingerprint !== 'string') throw new KeychainEntryInvalidError(account)
-  return certFingerprint === undefined
-    ? { vncPassword, guacamoleKey, userPassword }
-    : { vncPassword, guacamoleKey, userPassword, certFingerprint }
+  const base = certFingerprint === undefined ? { vncPassword, guacamoleKey, userPassword } : { vncPassword, guacamoleKey, userPassword, certFingerprint }
+  if (certificate === undefined) return base
+  const { certPem, keyPem } = (typeof certificate === 'object' && certificate !== null ? certificate : {}) as Record<string, unknown>
+  if (typeof certPem !== 'string' || typeof keyPem !== 'string') throw new KeychainEntryInvalidError(account)
+  return { ...base, certificate: { certPem, keyPem } }
 }
 
 function serializeDeploymentSecrets(secrets: StoredDeploymentSecrets): string {
@@ -128,6 +134,7 @@ function serializeDeploymentSecrets(secrets: StoredDeploymentSecrets): string {
     guacamoleKey: secrets.guacamoleKey,
     userPassword: secrets.userPassword,
     ...(typeof secrets.certFingerprint === 'string' ? { certFingerprint: secrets.certFingerprint } : {}),
+    ...(secrets.certificate === undefined ? {} : { certificate: { certPem: secrets.certificate.certPem, keyPem: secrets.certificate.keyPem } }),
   })
 }
 

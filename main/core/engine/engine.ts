@@ -16,6 +16,7 @@ import { IMAGE_TAG } from '../images/names'
 import { log } from '../log'
 import { buildUserData, describeBeaconFailure, dropletNameFor } from '../recipe'
 import { findDeploymentByPrefix } from '../store/records'
+import { isHibernationStatus, provisioningStartedAt } from '../hibernation/lifecycle'
 import { AppError } from '../user-error'
 import {
   advance,
@@ -43,7 +44,7 @@ export interface StorePort {
 }
 
 /** What the keychain keeps per deployment: the secrets, and the pin so a lost record can be adopted. */
-export type StoredDeploymentSecrets = DeploymentSecrets & { certFingerprint?: string }
+export type StoredDeploymentSecrets = DeploymentSecrets & { certFingerprint?: string; certificate?: { certPem: string; keyPem: string } }
 
 export interface SecretsPort {
   getDeploymentSecrets(id: string): Promise<StoredDeploymentSecrets | null>
@@ -56,6 +57,8 @@ export interface CloudPort {
   getDroplet(id: number): Promise<Droplet | null>
   listDropletsByTag(tag: string): Promise<Droplet[]>
   deleteDroplet(id: number): Promise<DeleteOutcome>
+  /** Destroying a hibernated (or resuming) deployment deletes its snapshot too. */
+  deleteSnapshot?(id: string): Promise<DeleteOutcome>
 }
 
 export interface ProbeResult {
@@ -94,6 +97,8 @@ export interface EngineOptions {
   cloudIntervalMs?: { first: number; max: number }
   /** A PROVISIONING record without a droplet id is given this long for its create to land. */
   createGraceMs?: number
+  /** Runs at the start of every round: hibernation drives HIBERNATING records from here (main/core/hibernation). */
+  onTick?: () => Promise<void>
 }
 
 export type ReconcileFinding = {
@@ -266,7 +271,11 @@ export class Engine {
     )
 
     // Keychain first: with no keychain nothing is created, and nothing is left that could not be reached.
-    const stored: StoredDeploymentSecrets = { ...secrets, certFingerprint: certificate.fingerprint }
+    const stored: StoredDeploymentSecrets = {
+      ...secrets,
+      certFingerprint: certificate.fingerprint,
+      certificate: { certPem: certificate.certPem, keyPem: certificate.keyPem },
+    }
     await this.secrets.setDeploymentSecrets(id, stored)
     this.secretsCache.set(id, stored)
 
@@ -352,6 +361,7 @@ export class Engine {
     const current = this.find(record.id)
     const dropletIds = current.dropletId !== null ? [current.dropletId] : (await this.cloud.listDropletsByTag(deploymentTag(current.id))).map((d) => d.id)
     for (const dropletId of dropletIds) await this.cloud.deleteDroplet(dropletId)
+    if (current.snapshotId !== null) await this.cloud.deleteSnapshot?.(current.snapshotId)
     const now = this.nowIso()
     await this.patch(current.id, (d) => ({ ...d, status: 'DESTROYED', destroyedAt: now, updatedAt: now }), { force: true })
     this.dropWatch(current.id)
@@ -457,6 +467,7 @@ export class Engine {
   }
 
   private async round(): Promise<void> {
+    await this.options.onTick?.().catch((error: unknown) => log.error('engine', 'hibernation round failed', error))
     const records = this.store.read().deployments.filter(isInProgress)
     for (const id of [...this.watches.keys()]) if (!records.some((r) => r.id === id)) this.dropWatch(id)
     if (records.length === 0) return
@@ -539,7 +550,7 @@ export class Engine {
       if (confirmed) return null
       return { ...record, status: 'DESTROYED', error: DELETED_ELSEWHERE, destroyedAt: now, updatedAt: now }
     }
-    const age = this.clock.now() - Date.parse(record.createdAt)
+    const age = this.clock.now() - Date.parse(provisioningStartedAt(record))
     if (age > (this.options.createGraceMs ?? 120_000)) {
       return failed(record, 'DigitalOcean never created the droplet (Dictumal stopped before the create was confirmed); nothing is running for it.', now)
     }
@@ -601,7 +612,7 @@ export class Engine {
 
   private enforceTimeouts(d: Deployment, w: Watch): Deployment {
     const now = this.clock.now()
-    if (d.status === 'PROVISIONING' && now - (w.provisioningSince ?? Date.parse(d.createdAt)) > this.provisioningTimeoutMs) {
+    if (d.status === 'PROVISIONING' && now - (w.provisioningSince ?? Date.parse(provisioningStartedAt(d))) > this.provisioningTimeoutMs) {
       return failed(d, timeoutMessage('provisioning', Math.round(this.provisioningTimeoutMs / 60_000), d.ip), this.nowIso())
     }
     if (d.status === 'CONFIGURING') {
@@ -639,6 +650,11 @@ export class Engine {
 
     for (const record of records) {
       if (record.status === 'DESTROYED') continue
+      if (isHibernationStatus(record.status)) {
+        // Hibernation reconciles its own (a droplet missing mid-hibernation is expected, not deleted elsewhere).
+        if (record.dropletId !== null) owned.add(record.dropletId)
+        continue
+      }
       const droplet = droplets.find((d) => (record.dropletId !== null ? d.id === record.dropletId : d.tags.includes(deploymentTag(record.id))))
       if (droplet) {
         owned.add(droplet.id)

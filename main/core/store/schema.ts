@@ -77,6 +77,7 @@ const deploymentSchema = z.object({
       snapshotName: z.string().min(1),
       action: z.object({ id: z.number().int(), type: z.enum(['shutdown', 'power_off', 'snapshot', 'power_on']), startedAt: isoTime }).nullable(),
       startedAt: isoTime,
+      driver: z.object({ pid: z.number().int(), heartbeatAt: isoTime }).nullable().default(null),
     })
     .nullable()
     .default(null),
