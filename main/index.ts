@@ -14,6 +14,7 @@ import { log, setLogSink } from './core/log'
 import { KeytarSecrets } from './core/secrets'
 import {
   APP_USER_MODEL_ID,
+  beforeQuitAction,
   hasStatusNotifierWatcher,
   keychainServiceOverride,
   lastWindowClosedAction,
@@ -191,9 +192,10 @@ if (!app.requestSingleInstanceLock()) {
     contents.on('will-attach-webview', (event) => event.preventDefault())
   })
   app.on('before-quit', (event) => {
-    if (quitting) return
+    const action = beforeQuitAction({ quitting, systemShuttingDown })
+    if (action === 'proceed') return
     quitting = true
-    if (systemShuttingDown) {
+    if (action === 'quit-now') {
       // Never preventDefault here: macOS would read it as refusing to log out or shut down.
       void shutdown()
       return

@@ -8,8 +8,11 @@ import type { ShellPort } from './app-services'
 import { boundsFromLayout, shouldShowView, type Rect } from './desktop-layout'
 import { AppError } from './user-error'
 
-/** The renderer draws its desktop toolbar in this many pixels at the top of the window. */
-export const DESKTOP_TOOLBAR_HEIGHT = 44
+/**
+ * The renderer's desktop toolbar height (styles.css, .desktop-shell's first row), used only until the
+ * renderer reports where its placeholder really is.
+ */
+export const DESKTOP_TOOLBAR_HEIGHT = 36
 
 /** What main/desktop-view.ts gives back for an open view or window. */
 export interface DesktopView {

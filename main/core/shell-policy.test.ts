@@ -10,10 +10,12 @@ import { devContentSecurityPolicy, devRendererOrigin, isTrustedRendererUrl, rend
 import { createNavigationMailbox } from './navigation-mailbox'
 import {
   APP_USER_MODEL_ID,
+  beforeQuitAction,
   hasStatusNotifierWatcher,
   isLeaveDesktopShortcut,
   keychainServiceOverride,
   lastWindowClosedAction,
+  LEAVE_DESKTOP_SHORTCUT,
   parseNameHasOwnerReply,
   userDataOverride,
   withDeadline,
@@ -31,6 +33,12 @@ describe('app identity', () => {
 
 describe('isLeaveDesktopShortcut', () => {
   const key = (over: Partial<KeyInput>): KeyInput => ({ type: 'keyDown', key: 'F12', control: true, shift: true, alt: false, meta: false, ...over })
+  it('is the combination the README and the toolbar name', () => {
+    expect(LEAVE_DESKTOP_SHORTCUT).toBe('Ctrl+Shift+F12')
+    expect(readFileSync(resolve(root, 'README.md'), 'utf8')).toContain(LEAVE_DESKTOP_SHORTCUT)
+    expect(readFileSync(resolve(root, 'renderer/src/views/desktop.tsx'), 'utf8')).toContain(LEAVE_DESKTOP_SHORTCUT)
+  })
+
   it('matches Ctrl+Shift+F12 on key down only', () => {
     expect(isLeaveDesktopShortcut(key({}))).toBe(true)
     expect(isLeaveDesktopShortcut(key({ type: 'keyUp' }))).toBe(false)
@@ -66,6 +74,15 @@ describe('closing the last window', () => {
     const out = execFileSync('dbus-run-session', ['--', 'dbus-send', '--session', '--dest=org.freedesktop.DBus', '--type=method_call', '--print-reply', '/org/freedesktop/DBus', 'org.freedesktop.DBus.NameHasOwner', 'string:org.kde.StatusNotifierWatcher'], { encoding: 'utf8' })
     expect(parseNameHasOwnerReply(out)).toBe(false)
     expect(out).toMatch(/boolean false/)
+  })
+})
+
+describe('before-quit', () => {
+  it('never holds up a system shutdown or logout, and cleans up first otherwise', () => {
+    expect(beforeQuitAction({ quitting: false, systemShuttingDown: true })).toBe('quit-now')
+    expect(beforeQuitAction({ quitting: false, systemShuttingDown: false })).toBe('clean-up-first')
+    expect(beforeQuitAction({ quitting: true, systemShuttingDown: false })).toBe('proceed')
+    expect(beforeQuitAction({ quitting: true, systemShuttingDown: true })).toBe('proceed')
   })
 })
 

@@ -64,6 +64,23 @@ export function hasStatusNotifierWatcher(env: NodeJS.ProcessEnv = process.env, t
   })
 }
 
+export type BeforeQuit =
+  /** Already cleaning up: let this quit through. */
+  | 'proceed'
+  /** The system is shutting down or logging out: clean up without waiting, never preventDefault. */
+  | 'quit-now'
+  /** A user's quit: preventDefault, close the engine and store (bounded by a deadline), then quit. */
+  | 'clean-up-first'
+
+/**
+ * What `before-quit` does. On macOS a preventDefault during logout or shutdown reads as "this app
+ * refuses to quit" and halts the logout, so a system shutdown (powerMonitor 'shutdown') quits at once.
+ */
+export function beforeQuitAction(state: { quitting: boolean; systemShuttingDown: boolean }): BeforeQuit {
+  if (state.quitting) return 'proceed'
+  return state.systemShuttingDown ? 'quit-now' : 'clean-up-first'
+}
+
 /** Settles with the task, or after `ms` with 'timeout': quitting must never wait on a hung cleanup. */
 export async function withDeadline(task: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
   let timer: NodeJS.Timeout | undefined

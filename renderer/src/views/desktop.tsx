@@ -6,6 +6,9 @@ import { useEffect, useRef, type ReactNode } from 'react'
 import type { DesktopAction, DesktopLayout, DesktopState } from '../../../preload/contract'
 import { guarded, useAppStore } from '../store'
 
+/** main/core/shell-policy.ts: the one key combination the remote desktop does not get. */
+const LEAVE_SHORTCUT = 'Ctrl+Shift+F12'
+
 const TOOLBAR: { action: DesktopAction; label: string }[] = [
   { action: 'back', label: '← Back to Dictumal' },
   { action: 'reconnect', label: 'Reconnect' },
@@ -78,6 +81,7 @@ export function DesktopView({ state, banner }: { state: DesktopState & { deploym
             </button>
           ))
         )}
+        {!state.connecting && <span className="desktop-hint">{LEAVE_SHORTCUT} brings the keyboard back here</span>}
         <span className="desktop-name">{name}</span>
       </nav>
       <div ref={placeholder} className="desktop-placeholder" data-testid="desktop-placeholder">
