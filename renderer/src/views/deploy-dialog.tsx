@@ -2,6 +2,7 @@
 // used and why, then deployments.create. Expected refusals (sold out, droplet limit) show as sentences.
 import { useEffect, useId, useMemo, useState } from 'react'
 import type { Catalog, SizeOption, UserError } from '../../../preload/contract'
+import { DeployPath } from '../components/deploy-path'
 import { Dialog } from '../components/dialog'
 import { ErrorNote } from '../components/notes'
 import { RegionSizeFields } from '../components/region-size-fields'
@@ -44,6 +45,7 @@ export function DeployDialog({ target }: { target: string }) {
   const [constitutionId, setConstitutionId] = useState(target || constitutions?.[0]?.id || '')
   const [region, setRegion] = useState('')
   const [size, setSize] = useState('')
+  const [fresh, setFresh] = useState(false)
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<UserError | null>(null)
 
@@ -79,7 +81,7 @@ export function DeployDialog({ target }: { target: string }) {
     if (!constitutionId || !region || !size) return
     setBusy(true)
     setError(null)
-    const result = await guarded(() => window.dictumal.deployments.create({ constitutionId, region, size }))
+    const result = await guarded(() => window.dictumal.deployments.create({ constitutionId, region, size, fresh }))
     setBusy(false)
     if (!result) return
     if (!result.ok) {
@@ -163,6 +165,7 @@ export function DeployDialog({ target }: { target: string }) {
               </dd>
             </div>
           </dl>
+          <DeployPath region={region} fresh={fresh} onFresh={setFresh} disabled={busy} />
         </>
       )}
       {error && <ErrorNote error={error} />}

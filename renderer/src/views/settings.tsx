@@ -8,6 +8,7 @@ import { RegionSizeFields } from '../components/region-size-fields'
 import { TokenForm } from '../components/token-form'
 import { sizesIn } from './deploy-dialog'
 import { DesktopSettings } from './settings-desktop'
+import { ImagesPanel } from './images-panel'
 import { guarded, loadCatalog, loadSettings, useAppStore } from '../store'
 
 type ImageChoice = 'default' | 'latest' | 'slug'
@@ -23,6 +24,7 @@ export function SettingsView() {
       <AccountSettings />
       {view ? <DeploymentSettings view={view} /> : <p className="muted">Loading…</p>}
       {view && <DesktopSettings view={view} />}
+      <ImagesPanel />
     </section>
   )
 }
