@@ -220,6 +220,8 @@ export const GUACAMOLE_SCRIPT = `'use strict';
       var session = await reply.json();
       // Guacamole drops the token from the address bar once it holds a session.
       window.history.replaceState(null, '', '/guacamole/#/');
+      // Like Guacamole's client, every API call after login carries the session in this header.
+      await fetch('/guacamole/api/session/data/' + session.dataSource + '/connections', { headers: { 'Guacamole-Token': session.authToken } });
       show("Connected to " + session.username + "'s desktop", 'connected');
     } else {
       show('Access denied', 'denied');
@@ -384,6 +386,10 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
       return sendText(res, 200, 'text/javascript; charset=utf-8', GUACAMOLE_SCRIPT)
     }
     if (path === '/guacamole/api/tokens' && method === 'POST') return acceptToken(req, res)
+    if (path.startsWith('/guacamole/api/session/data/') && reading) {
+      const token = headerValue(req, 'guacamole-token')
+      return token && sessions.has(token) ? sendJson(res, 200, {}) : sendJson(res, 403, PERMISSION_DENIED)
+    }
     if ((path === '/guacamole/api/session' || path.startsWith('/guacamole/api/tokens/')) && method === 'DELETE') {
       const token =
         path === '/guacamole/api/session'
