@@ -16,6 +16,7 @@ import { AppError, isExpected, toUserError } from '../core/user-error'
 import { IMAGE_USAGE, imageCommand, reconcileImages } from './image-commands'
 import { readBodyFile } from './body-file'
 import { inline, terminalSafeWriters } from './terminal-text'
+import { HIBERNATE_USAGE, hibernateCommand, hibernationUnsettled, watchOutcome } from './hibernate-commands'
 
 export interface CliIo {
   stdout(text: string): void
@@ -44,6 +45,7 @@ Commands:
   reconcile [--json]               compare local records with droplets tagged dictumal
   doctor                           check the keychain, token, API and data folder
 ${IMAGE_USAGE.trimEnd()}
+${HIBERNATE_USAGE.trimEnd()}
   help | --version
 `
 
@@ -186,6 +188,9 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
       }
       case 'image':
         return await imageCommand(rest, io, open, parse, usage)
+      case 'hibernate':
+      case 'resume':
+        return await hibernateCommand(command, rest, io, await open(), { parse, usage, humanLine })
       case 'doctor':
         parse(rest, {}, 0)
         return await doctor(io, await open())
@@ -260,7 +265,7 @@ async function follow(s: AppServices, id: string, json: boolean, io: CliIo): Pro
     last = line
     io.stdout(json ? `${line}\n` : `${humanLine(d)}\n`)
   }
-  const outcome = (d: Deployment): number | null => (d.status === 'ACTIVE' ? 0 : d.status === 'ERROR' || d.status === 'DESTROYED' ? 1 : null)
+  const outcome = watchOutcome
   const current = s.engine.find(id)
   print(current)
   const settled = outcome(current)
@@ -284,14 +289,15 @@ async function follow(s: AppServices, id: string, json: boolean, io: CliIo): Pro
 
 /** Runs the engine until no deployment is in progress, printing each settled one (humans only). */
 async function settleAll(s: AppServices, json: boolean, io: CliIo): Promise<void> {
-  const inProgress = (): Deployment[] => s.store.read().deployments.filter((d) => d.status === 'PROVISIONING' || d.status === 'CONFIGURING')
+  const unsettled = (d: Deployment): boolean => d.status === 'PROVISIONING' || d.status === 'CONFIGURING' || hibernationUnsettled(d)
+  const inProgress = (): Deployment[] => s.store.read().deployments.filter(unsettled)
   const waiting = new Set(inProgress().map((d) => d.id))
   if (waiting.size === 0) return
   if (!json) io.stdout(`Watching ${waiting.size} deployment(s) in progress until they settle…\n`)
   await new Promise<void>((resolve) => {
     const check = (): void => {
       for (const d of s.store.read().deployments) {
-        if (waiting.has(d.id) && d.status !== 'PROVISIONING' && d.status !== 'CONFIGURING') {
+        if (waiting.has(d.id) && !unsettled(d)) {
           waiting.delete(d.id)
           if (!json) io.stdout(`${humanLine(d)}\n`)
         }
