@@ -72,7 +72,7 @@ const tokenTrackers = new WeakMap<Session, SessionTokenTracker>()
  * Everything the remote page may do is decided here, and it must be in place before the first
  * request: the network service caches certificate verdicts.
  */
-function prepareSession(deployment: DesktopTarget, permissions: () => DesktopPermissionSettings): { ses: Session; tracker: SessionTokenTracker } {
+function prepareSession(deployment: DesktopTarget, permissions: () => DesktopPermissionSettings): { ses: Session } {
   const pin: OriginPin = { ip: deployment.ip, port: deployment.port }
   const certificatePin = { ip: deployment.ip, fingerprint: deployment.fingerprint }
   const ses = session.fromPartition(partitionFor(deployment.id), { cache: false })
@@ -87,7 +87,8 @@ function prepareSession(deployment: DesktopTarget, permissions: () => DesktopPer
   })
   // A different event from onBeforeRequest (each event keeps one listener): it only reads the
   // Guacamole-Token the web client sends, so closing the view can end that session.
-  const tracker = new SessionTokenTracker(pin)
+  // One tracker per partition: its views share localStorage, and so Guacamole's session.
+  const tracker = tokenTrackers.get(ses) ?? new SessionTokenTracker(pin)
   tokenTrackers.set(ses, tracker)
   ses.webRequest.onBeforeSendHeaders({ urls: ['https://*/*'] }, (details, callback) => {
     tracker.observe(details)
@@ -108,25 +109,28 @@ function prepareSession(deployment: DesktopTarget, permissions: () => DesktopPer
       log.warn('desktop', 'cancelled a download from the remote desktop page')
     })
   }
-  return { ses, tracker }
+  return { ses }
 }
 
-/** Ends the Guacamole session the view's page opened; the token is never logged. */
-function revokeSession(deployment: DesktopTarget, token: string | null): void {
-  if (!token) return
-  void revokeGuacamoleSession({ ip: deployment.ip, port: deployment.port, fingerprint: deployment.fingerprint }, token).then((outcome) => {
-    if (outcome === 'failed') log.warn('desktop', 'could not end the Guacamole session of a closed desktop (it expires on its own)')
-    else log.info('desktop', `Guacamole session of a closed desktop: ${outcome}`)
-  })
+/** Ends the Guacamole sessions the partition's pages opened; tokens are never logged. */
+function revokeSessions(deployment: DesktopTarget, tokens: string[]): void {
+  for (const token of tokens) {
+    void revokeGuacamoleSession({ ip: deployment.ip, port: deployment.port, fingerprint: deployment.fingerprint }, token).then((outcome) => {
+      if (outcome === 'failed') log.warn('desktop', 'could not end the Guacamole session of a closed desktop (it expires on its own)')
+      else log.info('desktop', `Guacamole session of a closed desktop: ${outcome}`)
+    })
+  }
 }
 
-function releaseSession(ses: Session): void {
+/** When the last view on a partition closes: end its Guacamole session and forget its storage. */
+function releaseSession(ses: Session, deployment: DesktopTarget): void {
   const remaining = (openViewsPerSession.get(ses) ?? 1) - 1
   if (remaining > 0) {
     openViewsPerSession.set(ses, remaining)
     return
   }
   openViewsPerSession.delete(ses)
+  revokeSessions(deployment, tokenTrackers.get(ses)?.takeAll() ?? [])
   // Guacamole keeps its auth token in localStorage; do not let it outlive the view.
   void ses.clearStorageData().catch((error: unknown) => log.warn('desktop', 'could not clear the desktop session', error))
   void ses.closeAllConnections().catch(() => undefined)
@@ -201,12 +205,11 @@ export async function openDesktop(options: OpenDesktopOptions): Promise<DesktopH
   }
   if (options.signal?.aborted) throw new AppError('desktop-cancelled', 'Opening the desktop was cancelled.')
 
-  const { ses, tracker } = prepareSession(deployment, options.permissions)
+  const { ses } = prepareSession(deployment, options.permissions)
   const webPreferences = desktopWebPreferences(partitionFor(deployment.id))
   openViewsPerSession.set(ses, (openViewsPerSession.get(ses) ?? 0) + 1)
 
   let closed = false
-  let contentsId: number | null = null
   let finish = (): void => undefined
   // A view closed while its first load runs may never settle loadURL's promise (its webContents is
   // gone); this settles the open instead.
@@ -220,9 +223,8 @@ export async function openDesktop(options: OpenDesktopOptions): Promise<DesktopH
     closed = true
     settleClosed()
     options.signal?.removeEventListener('abort', markClosed)
-    revokeSession(deployment, contentsId === null ? null : tracker.take(contentsId))
     finish()
-    releaseSession(ses)
+    releaseSession(ses, deployment)
     options.onClosed?.()
   }
 
@@ -307,7 +309,6 @@ export async function openDesktop(options: OpenDesktopOptions): Promise<DesktopH
     }
   }
 
-  contentsId = handle.webContents.id
   guardContents(handle.webContents, pin, onProblem, options.onLeave ?? (() => undefined))
   options.signal?.addEventListener('abort', markClosed, { once: true })
   try {

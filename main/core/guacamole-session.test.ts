@@ -76,8 +76,18 @@ describe('SessionTokenTracker', () => {
     const tracker = new SessionTokenTracker(pin)
     tracker.observe({ url: `https://${IP}/guacamole/api/session/data/json/connections`, webContentsId: 7, requestHeaders: { 'Guacamole-Token': 'OLD'.padEnd(64, '0') } })
     tracker.observe({ url: `https://${IP}/guacamole/api/patches`, webContentsId: 7, requestHeaders: { 'guacamole-token': token } })
-    expect(tracker.take(7)).toBe(token)
-    expect(tracker.take(7)).toBeNull()
+    expect(tracker.takeAll()).toEqual([token])
+    expect(tracker.takeAll()).toEqual([])
+  })
+
+  it('hands out every distinct token of the partition at once, for when its last view closes', () => {
+    const tracker = new SessionTokenTracker(pin)
+    const url = `https://${IP}/guacamole/api/session/data/json/connections`
+    tracker.observe({ url, webContentsId: 1, requestHeaders: { 'Guacamole-Token': token } })
+    tracker.observe({ url, webContentsId: 2, requestHeaders: { 'Guacamole-Token': token } })
+    tracker.observe({ url, webContentsId: 3, requestHeaders: { 'Guacamole-Token': 'B'.repeat(64) } })
+    expect(tracker.takeAll().sort()).toEqual([token, 'B'.repeat(64)].sort())
+    expect(tracker.takeAll()).toEqual([])
   })
 
   it('ignores other origins, other paths, requests without a view, and values that are not tokens', () => {
@@ -87,7 +97,7 @@ describe('SessionTokenTracker', () => {
     tracker.observe({ url: `https://${IP}/other/api/x`, webContentsId: 1, requestHeaders: { 'Guacamole-Token': token } })
     tracker.observe({ url: `https://${IP}/guacamole/api/x`, requestHeaders: { 'Guacamole-Token': token } })
     tracker.observe({ url: `https://${IP}/guacamole/api/x`, webContentsId: 1, requestHeaders: { 'Guacamole-Token': 'a b; c' } })
-    expect(tracker.take(1)).toBeNull()
+    expect(tracker.takeAll()).toEqual([])
   })
 
   it('reads the header whatever its case', () => {

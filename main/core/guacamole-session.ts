@@ -39,11 +39,15 @@ export class SessionTokenTracker {
     if (token) this.#tokens.set(details.webContentsId, token)
   }
 
-  /** The token a view used, forgotten as it is handed out (a session is ended once). */
-  take(webContentsId: number): string | null {
-    const token = this.#tokens.get(webContentsId) ?? null
-    this.#tokens.delete(webContentsId)
-    return token
+  /**
+   * Every distinct token any view of the partition used, forgotten as they are handed out. Views of
+   * one deployment share the partition's localStorage and so Guacamole's session: it may end only
+   * when the last of them closes.
+   */
+  takeAll(): string[] {
+    const tokens = [...new Set(this.#tokens.values())]
+    this.#tokens.clear()
+    return tokens
   }
 }
 
