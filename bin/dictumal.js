@@ -1,11 +1,20 @@
 #!/usr/bin/env node
-// Runs the built CLI (npm run build makes out/main/cli.js).
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+// The `dictumal` command from npm (`npm i -g`) or a checkout. CommonJS (bin/package.json) in ES5
+// syntax on purpose: any old Node can parse this file, so an old one prints the version it needs
+// instead of a syntax error or a stack trace. The CLI itself (out/main/cli.js) needs Node 22.12.
+'use strict'
+var NEEDED = [22, 12]
 
-const built = new URL('../out/main/cli.js', import.meta.url)
-if (!existsSync(fileURLToPath(built))) {
-  process.stderr.write('Dictumal is not built yet: run "npm run build" in the project folder first.\n')
+function tooOld(version) {
+  var parts = String(version).split('.')
+  var major = parseInt(parts[0], 10)
+  var minor = parseInt(parts[1], 10)
+  if (major !== NEEDED[0]) return major < NEEDED[0]
+  return minor < NEEDED[1]
+}
+
+if (tooOld(process.versions.node)) {
+  process.stderr.write('dictumal needs Node.js ' + NEEDED.join('.') + ' or newer, and this is Node.js ' + process.versions.node + '.\n')
   process.exit(1)
 }
-await import(built.href)
+require('./start.js')

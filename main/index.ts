@@ -24,7 +24,7 @@ import {
 import { toUserError } from './core/user-error'
 import { createDesktopShell, type DesktopShell } from './desktop-shell'
 import { registerHandlers, send } from './ipc'
-import { setupNotifications } from './notifications'
+import { notifyFailure, setupNotifications } from './notifications'
 import { createTray } from './tray'
 import { createMainWindow, denyAllPermissions, registerAppScheme, rendererDirectory, serveRenderer } from './window'
 
@@ -122,7 +122,11 @@ async function onReady(): Promise<void> {
     showMainWindow()
     const deployment = s.engine.list().find((d) => d.id === id)
     if (!deployment) return
-    void desktopShell.openDesktop(deployment, 'embedded', () => s.engine.launchUrl(id, { target: 'ip' })).catch((e: unknown) => log.warn('tray', 'open failed', e))
+    void desktopShell.openDesktop(deployment, 'embedded', () => s.engine.launchUrl(id, { target: 'ip' })).catch((e: unknown) => {
+      log.warn('tray', 'open failed', e)
+      // The window may still be loading: say why in a notification, as the page would.
+      notifyFailure(`Could not open “${deployment.name}”`, toUserError(e).message)
+    })
   }
   const onStoreChange = (listener: () => void): (() => void) => s.store.onChange(() => listener())
   const tray = createTray({
@@ -161,6 +165,8 @@ async function onReady(): Promise<void> {
   s.engine.reconcile().catch((e: unknown) => log.warn('engine', 'reconcile at start failed', e))
   // Image builds a crash interrupted are finished, or their builder and snapshot deleted (SPEC §10).
   s.images.reconcile().catch((e: unknown) => log.warn('images', 'image reconcile at start failed', e))
+  // …and later ones a CLI leaves (image build without --wait) are driven by the app from then on.
+  cleanups.push(s.images.start())
   log.info('app', `ready (data in ${dataDir})`)
 }
 

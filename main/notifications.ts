@@ -32,6 +32,20 @@ export function notifyTransition(note: TrayNotification, onClick: (deploymentId:
   notification.show()
 }
 
+/** Tells the user something failed that they asked for outside the window (the tray); one sentence, no secrets. */
+export function notifyFailure(title: string, sentence: string): void {
+  if (!Notification.isSupported()) return
+  const notification = new Notification({ title, body: sentence, urgency: 'normal' })
+  const release = (): void => {
+    showing.delete(notification)
+  }
+  notification.on('close', release)
+  notification.on('click', release)
+  notification.on('failed', release)
+  showing.add(notification)
+  notification.show()
+}
+
 export interface NotificationsOptions {
   getDeployments(): Deployment[]
   onChange(listener: () => void): () => void
