@@ -1,16 +1,17 @@
 import { defineConfig } from 'vitest/config'
 
-// `npm run rehearse`: the boot rehearsal (scripts/rehearse/), one file whose tests run in order
-// against one booted machine. Root and Linux only; see README "The boot rehearsal".
+// The boot rehearsal (scripts/rehearse/), run by `npm run rehearse` (scripts/rehearse/run.sh) in two
+// phases: `prepare` in the host's network namespace, then the boot and its checks, one file whose tests
+// run in order against one booted machine. Root and Linux only; see README "The boot rehearsal".
+const prepare = process.env.DICTUMAL_REHEARSAL_PHASE === 'prepare'
+
 export default defineConfig({
   test: {
-    include: ['scripts/rehearse/**/*.rehearsal.ts'],
+    include: [prepare ? 'scripts/rehearse/prepare.rehearsal.ts' : 'scripts/rehearse/boot.rehearsal.ts'],
     environment: 'node',
     testTimeout: 5 * 60_000,
     hookTimeout: 25 * 60_000,
     pool: 'forks',
     fileParallelism: false,
-    sequence: { concurrent: false },
-    bail: 0,
   },
 })

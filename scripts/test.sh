@@ -28,7 +28,7 @@ if [ "${CI:-}" != true ] && { [ "$(uname -s)" != Linux ] || [ "$(id -u)" != 0 ];
   echo "skipped: the boot rehearsal needs Linux and root (it boots a container in its own network namespace)"
 else
   # Its failures are counted in the summary below rather than stopping here.
-  DICTUMAL_REHEARSAL_SKIP_BUILD=1 npx vitest run -c vitest.rehearsal.config.ts --reporter=default --reporter=json \
+  DICTUMAL_REHEARSAL_SKIP_BUILD=1 npm run --silent rehearse -- --reporter=default --reporter=json \
     --outputFile.json="$reports/rehearsal.json" || true
   rehearsal=("$reports/rehearsal.json")
 fi

@@ -3,7 +3,7 @@
 // DigitalOcean (cloud-init, apt from a local repository, XFCE, TigerVNC, nginx, UFW, systemd units and
 // the beacon are all real; Docker and the Guacamole images are stand-ins), and the CLI must reach
 // ACTIVE through the beacon, the pinned HTTPS and the token check. Then each property is its own test.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -24,13 +24,13 @@ import {
   stepTimes,
   waitFor,
 } from './checks'
-import { buildCli, Cli, describeCli, PrivateKeyring, startRehearsalCloud, type CreatedDroplet } from './engine'
+import { Cli, describeCli, PrivateKeyring, startRehearsalCloud, type CreatedDroplet } from './engine'
 import { missingPrerequisite } from './host'
-import { buildStandinRepository, CACHE_DIR, ensureRecipeRepository, ensureRootfs } from './image'
+import { readPreparedRun, type PreparedRun } from './prepared'
 import { Machine, MACHINE_ADDRESS, METADATA_ADDRESS, NetworkNamespace, writeSeed } from './machine'
 
 const HERE = import.meta.dirname
-const problem = missingPrerequisite()
+const problem = missingPrerequisite() ?? (typeof readPreparedRun() === 'string' ? (readPreparedRun() as string) : null)
 const log = (line: string): void => {
   process.stderr.write(`[rehearsal] ${line}\n`)
 }
@@ -82,15 +82,12 @@ const state: State = {
 
 function cleanupSync(): void {
   state.machine?.stopSync()
-  state.netns?.removeSync()
   state.keyring?.close()
 }
 
 async function cleanup(): Promise<void> {
   await state.machine?.stop().catch((e: unknown) => log(`stopping the machine: ${String(e)}`))
   state.machine = null
-  state.netns?.removeSync()
-  state.netns = null
   await state.closeCloud?.().catch(() => undefined)
   state.keyring?.close()
   state.keyring = null
@@ -144,20 +141,13 @@ if (problem !== null) {
       }
       process.once('exit', cleanupSync)
       const started = Date.now()
-      mkdirSync(CACHE_DIR, { recursive: true })
-      state.runDir = mkdtempSync(join('/var/tmp', 'dictumal-rehearsal-'))
-      // apt in the machine reads the stand-in repository from here as its unprivileged _apt user.
-      chmodSync(state.runDir, 0o755)
-      const [, rootfs] = await Promise.all([buildCli(), ensureRootfs(log)])
-      const repo = await ensureRecipeRepository(rootfs.value, log)
-      const standins = await buildStandinRepository(join(state.runDir, 'standins'))
-      rootfsPath = rootfs.value
-      recipeRepoPath = repo.value
-      standinRepoPath = standins
-      state.figures.push(
-        `rootfs ${rootfs.built ? 'built' : 'cached'} (${(rootfs.ms / 1000).toFixed(0)} s), package repository ${repo.built ? 'built' : 'cached'} (${(repo.ms / 1000).toFixed(0)} s), cache ${CACHE_DIR}`,
-      )
-      state.netns = await NetworkNamespace.create()
+      const prepared = readPreparedRun() as PreparedRun
+      state.runDir = prepared.runDir
+      rootfsPath = prepared.rootfs
+      recipeRepoPath = prepared.recipeRepo
+      standinRepoPath = prepared.standinRepo
+      state.figures.push(...prepared.figures)
+      state.netns = new NetworkNamespace(process.env.DICTUMAL_REHEARSAL_NETNS!)
       state.keyring = await PrivateKeyring.start()
 
       const onCreate = (created: CreatedDroplet): void => {
@@ -165,11 +155,11 @@ if (problem !== null) {
         void (async () => {
           const m = await Machine.prepare({
             name: 'rehearsal',
-            rootfs: rootfs.value,
+            rootfs: rootfsPath,
             runDir: state.runDir,
             netns: state.netns!,
-            recipeRepo: repo.value,
-            standinRepo: standins,
+            recipeRepo: recipeRepoPath,
+            standinRepo: standinRepoPath,
             log,
           })
           state.machine = m

@@ -1,12 +1,8 @@
 // The real engine's side of the rehearsal: the built `dictumal` CLI, a private Secret Service (so the
 // rehearsal never touches anyone's keyring), and the fake DigitalOcean, whose droplet address is the
 // machine's 192.0.2.2 and whose "create" hands the user data to the harness.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { setTimeout as delay } from 'node:timers/promises'
+import { existsSync } from 'node:fs'
 import { CLI_PATH, REPO_ROOT, runCli, startCli, type CliHandle, type CliResult } from '../../test/cli-helpers'
 import { startFakeDigitalOcean, type FakeDigitalOcean, type FakeDroplet } from '../../test/fakes/fake-digitalocean'
 import { run } from './host'
@@ -19,45 +15,22 @@ export async function buildCli(): Promise<void> {
   if (!existsSync(CLI_PATH)) throw new Error(`electron-vite build did not produce ${CLI_PATH}.`)
 }
 
-/** A D-Bus session with an unlocked gnome-keyring of its own, stopped by close(). */
+/**
+ * The rehearsal's own unlocked gnome-keyring: run.sh starts it on a private session bus
+ * (dbus-run-session) with its files in a temporary folder, so it never sees anyone's real keyring and
+ * ends with that bus.
+ */
 export class PrivateKeyring {
-  private constructor(
-    readonly env: NodeJS.ProcessEnv,
-    private readonly processes: ChildProcess[],
-    private readonly dir: string,
-  ) {}
+  private constructor(readonly env: NodeJS.ProcessEnv) {}
 
   static async start(): Promise<PrivateKeyring> {
-    const dir = mkdtempSync(join(tmpdir(), 'dictumal-rehearsal-keyring-'))
-    const dbus = spawn('dbus-daemon', ['--session', '--nofork', '--nopidfile', '--print-address=1'], { stdio: ['ignore', 'pipe', 'ignore'] })
-    const address = await new Promise<string>((resolve, reject) => {
-      let text = ''
-      const timer = setTimeout(() => reject(new Error('dbus-daemon did not print its address within 10 s.')), 10_000)
-      dbus.stdout.setEncoding('utf8').on('data', (c: string) => {
-        text += c
-        if (text.includes('\n')) {
-          clearTimeout(timer)
-          resolve(text.trim())
-        }
-      })
-      dbus.on('error', reject)
-    })
-    const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: address, XDG_DATA_HOME: dir, XDG_RUNTIME_DIR: dir }
-    const keyring = spawn('gnome-keyring-daemon', ['--foreground', '--unlock', '--components=secrets'], { env, stdio: ['pipe', 'ignore', 'ignore'] })
-    keyring.stdin.end('dictumal-rehearsal-keyring')
-    const self = new PrivateKeyring(env, [keyring, dbus], dir)
-    // Ready when a lookup answers (exit 1 with nothing found is an answer).
-    const deadline = Date.now() + 15_000
-    for (;;) {
-      const r = await run('secret-tool', ['lookup', 'service', 'dictumal-rehearsal-probe', 'account', 'x'], { env, allowFailure: true, timeoutMs: 5_000 }).catch(() => null)
-      if (r !== null && r.stderr.trim() === '') break
-      if (Date.now() > deadline) {
-        self.close()
-        throw new Error('The private gnome-keyring did not answer within 15 s.')
-      }
-      await delay(200)
+    if (process.env.DICTUMAL_REHEARSAL_PRIVATE_BUS !== '1' || !process.env.DBUS_SESSION_BUS_ADDRESS) {
+      throw new Error('The rehearsal needs the private session bus and keyring that npm run rehearse starts.')
     }
-    return self
+    const env = { ...process.env }
+    const r = await run('secret-tool', ['lookup', 'service', 'dictumal-rehearsal-probe', 'account', 'x'], { env, allowFailure: true, timeoutMs: 10_000 })
+    if (r.stderr.trim() !== '') throw new Error(`The rehearsal's keyring does not answer: ${r.stderr.trim()}`)
+    return new PrivateKeyring(env)
   }
 
   async lookup(service: string, account: string): Promise<string | null> {
@@ -66,8 +39,7 @@ export class PrivateKeyring {
   }
 
   close(): void {
-    for (const p of this.processes) if (p.exitCode === null) p.kill('SIGTERM')
-    rmSync(this.dir, { recursive: true, force: true })
+    // The keyring ends with run.sh's session bus.
   }
 }
 

@@ -1,6 +1,6 @@
 // One rehearsal machine: a fresh overlay on the cached rootfs, booted with systemd-nspawn inside a
-// private network namespace (veth 192.0.2.1 on the host side, 192.0.2.2 inside; no default route, so
-// the container reaches nothing else), seeded with user data through cloud-init's NoCloud datasource.
+// private network namespace (192.0.2.2; its only peer is the client namespace's 192.0.2.1, and there is
+// no default route, so it reaches nothing else), seeded with user data through cloud-init's NoCloud datasource.
 // A reboot inside makes nspawn exit 133 and the machine boots again. Every exit path cleans up.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -12,9 +12,6 @@ import { run, type CommandResult } from './host'
 export const HOST_ADDRESS = '192.0.2.1'
 export const MACHINE_ADDRESS = '192.0.2.2'
 export const METADATA_ADDRESS = '169.254.169.254'
-const NETNS = 'dictumal-rehearsal'
-const HOST_LINK = 'dmrh-host'
-const PEER_LINK = 'dmrh-peer'
 
 export interface Seed {
   userData: string
@@ -44,38 +41,11 @@ function writeAptSources(root: string): void {
   if (existsSync(dir)) for (const name of readdirSync(dir)) rmSync(join(dir, name), { force: true })
 }
 
+/** The machine's network namespace, made by run.sh: 192.0.2.2 on eth0, 169.254.169.254 on lo, a veth to the client's 192.0.2.1. */
 export class NetworkNamespace {
-  readonly path = `/run/netns/${NETNS}`
-  static async create(): Promise<NetworkNamespace> {
-    await NetworkNamespace.removeLeftovers()
-    await run('ip', ['netns', 'add', NETNS])
-    await run('ip', ['link', 'add', HOST_LINK, 'type', 'veth', 'peer', 'name', PEER_LINK])
-    await run('ip', ['link', 'set', PEER_LINK, 'netns', NETNS])
-    await run('ip', ['-n', NETNS, 'link', 'set', PEER_LINK, 'name', 'eth0'])
-    await run('ip', ['addr', 'add', `${HOST_ADDRESS}/24`, 'dev', HOST_LINK])
-    await run('ip', ['link', 'set', HOST_LINK, 'up'])
-    await run('ip', ['-n', NETNS, 'addr', 'add', `${MACHINE_ADDRESS}/24`, 'dev', 'eth0'])
-    await run('ip', ['-n', NETNS, 'link', 'set', 'eth0', 'up'])
-    await run('ip', ['-n', NETNS, 'link', 'set', 'lo', 'up'])
-    // The metadata service's address, on the namespace's own loopback: a stand-in serves it (see metadataStandin).
-    await run('ip', ['-n', NETNS, 'addr', 'add', `${METADATA_ADDRESS}/32`, 'dev', 'lo'])
-    return new NetworkNamespace()
-  }
-
-  /** A rehearsal killed hard leaves its namespace and veth behind; they carry only this fixed name. */
-  static async removeLeftovers(): Promise<void> {
-    await run('ip', ['link', 'del', HOST_LINK], { allowFailure: true })
-    await run('ip', ['netns', 'del', NETNS], { allowFailure: true })
-  }
-
-  removeSync(): void {
-    for (const args of [['link', 'del', HOST_LINK], ['netns', 'del', NETNS]]) {
-      try {
-        execFileSync('ip', args, { stdio: 'ignore', timeout: 10_000 })
-      } catch {
-        // already gone
-      }
-    }
+  constructor(readonly name: string) {}
+  get path(): string {
+    return `/run/netns/${this.name}`
   }
 }
 

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# `npm run rehearse`: the boot rehearsal in two phases.
+# 1. prepare, in the host's network namespace (it needs the apt mirror): the cached Debian 12 image, the
+#    local package repository, the stand-in package and the CLI build.
+# 2. the rehearsal itself, inside a private *client* namespace (192.0.2.1) joined by a veth to the
+#    machine's namespace (192.0.2.2). Neither address, nor any link or route, is added to the host's
+#    own namespace: this machine's own network may be 192.0.2.0/24 itself.
+# Extra arguments (e.g. reporters) go to phase 2's `vitest run`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+fail() {
+  echo "npm run rehearse: $*" >&2
+  exit 1
+}
+[ "$(uname -s)" = Linux ] || fail "the boot rehearsal needs Linux (this is $(uname -s))."
+[ "$(id -u)" = 0 ] || fail "the boot rehearsal needs root (it makes network namespaces and boots a container): run it as root or with sudo."
+missing=()
+for tool in debootstrap systemd-nspawn dpkg-scanpackages dpkg-deb ip nsenter openssl python3 dbus-run-session gnome-keyring-daemon secret-tool; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+[ "${#missing[@]}" -eq 0 ] ||
+  fail "the boot rehearsal needs ${missing[*]}: apt-get install debootstrap systemd-container dpkg-dev iproute2 util-linux openssl python3 dbus gnome-keyring libsecret-tools."
+
+CLIENT=dictumal-rehearsal-client
+MACHINE=dictumal-rehearsal
+state=$(mktemp /tmp/dictumal-rehearsal-state.XXXXXX)
+
+cleanup() {
+  # A rehearsal killed hard can leave its container running: end exactly those nspawn processes, by id.
+  for pid in $(pgrep -x systemd-nspawn || true); do
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--network-namespace-path=/run/netns/$MACHINE "; then
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
+  done
+  ip netns del "$CLIENT" 2>/dev/null || true
+  ip netns del "$MACHINE" 2>/dev/null || true
+  rm -rf "$state" "${keyring:-}"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+echo "=== boot rehearsal: prepare (image, package repository, stand-ins, CLI)"
+DICTUMAL_REHEARSAL_PHASE=prepare DICTUMAL_REHEARSAL_STATE="$state" npx vitest run -c vitest.rehearsal.config.ts
+
+# Leftovers of a run that was killed before its trap ran carry these fixed names.
+ip netns del "$CLIENT" 2>/dev/null || true
+ip netns del "$MACHINE" 2>/dev/null || true
+ip netns add "$CLIENT"
+ip netns add "$MACHINE"
+ip -n "$CLIENT" link add rh0 type veth peer name eth0 netns "$MACHINE"
+ip -n "$CLIENT" addr add 192.0.2.1/24 dev rh0
+ip -n "$MACHINE" addr add 192.0.2.2/24 dev eth0
+# The metadata service's address, on the machine namespace's own loopback (a stand-in serves it there).
+ip -n "$MACHINE" addr add 169.254.169.254/32 dev lo
+for ns in "$CLIENT" "$MACHINE"; do ip -n "$ns" link set lo up; done
+ip -n "$CLIENT" link set rh0 up
+ip -n "$MACHINE" link set eth0 up
+
+echo "=== boot rehearsal: boot and checks (inside network namespace $CLIENT)"
+# nsenter --net changes only the network namespace (ip netns exec would also remount /sys and hide the
+# cgroup hierarchy nspawn needs). dbus-run-session: a private session bus for the rehearsal's own keyring,
+# gone with the run.
+keyring=$(mktemp -d /tmp/dictumal-rehearsal-keyring.XXXXXX)
+DICTUMAL_REHEARSAL_STATE="$state" DICTUMAL_REHEARSAL_NETNS="$MACHINE" DICTUMAL_REHEARSAL_PRIVATE_BUS=1 \
+  nsenter --net="/run/netns/$CLIENT" -- dbus-run-session -- env XDG_DATA_HOME="$keyring" bash -c '
+    printf %s dictumal-rehearsal | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    exec npx vitest run -c vitest.rehearsal.config.ts "$@"' rehearsal "$@"
