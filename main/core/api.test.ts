@@ -122,6 +122,25 @@ describe('handlers', () => {
     expect(missing).toMatchObject({ ok: false, error: { code: 'deployment-not-found' } })
   })
 
+  it('passes the desktop layout and pending navigation through, refusing shapes that are not a layout', async () => {
+    const { handlers } = await setup()
+    // No shell (CLI, tests): nothing to place, nothing pending.
+    expect(await handlers['desktop:layout']({ x: 0, y: 36, width: 800, height: 600, covered: false })).toBeNull()
+    expect(await handlers['navigate:pending']()).toBeNull()
+    for (const bad of [{ x: 0, y: 0, width: 1, height: 1 }, { x: '0', y: 0, width: 1, height: 1, covered: false }, { x: Number.NaN, y: 0, width: 1, height: 1, covered: false }, { x: 0, y: 0, width: 1, height: 1, covered: false, url: 'x' }]) {
+      await expect(handlers['desktop:layout'](bad), JSON.stringify(bad)).rejects.toBeInstanceOf(InvalidArgumentError)
+    }
+    await expect(handlers['navigate:pending']('x')).rejects.toBeInstanceOf(InvalidArgumentError)
+  })
+
+  it('keeps the clipboard setting (on by default) and accepts only a boolean', async () => {
+    const { handlers } = await setup()
+    expect((await handlers['settings:get']()).settings.desktopClipboardRead).toBe(true)
+    expect(await handlers['settings:update']({ desktopClipboardRead: false })).toMatchObject({ ok: true, value: { settings: { desktopClipboardRead: false } } })
+    await expect(handlers['settings:update']({ desktopClipboardRead: 'no' })).rejects.toBeInstanceOf(InvalidArgumentError)
+    expect((await handlers['settings:get']()).settings.desktopClipboardRead).toBe(false)
+  })
+
   it('fetches the catalog with prices and the image that will be used', async () => {
     const { handlers, fake } = await setup()
     await handlers['auth:set-token'](fake.token)
