@@ -3,6 +3,7 @@
 // syntax on purpose: any old Node can parse this file, so an old one prints the version it needs
 // instead of a syntax error or a stack trace. The CLI itself (out/main/cli.js) needs Node 22.12.
 'use strict'
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS on purpose (bin/package.json) */
 var NEEDED = [22, 12]
 
 function tooOld(version) {

@@ -1,5 +1,6 @@
 // Loaded by bin/dictumal.js only on a Node new enough for the CLI: runs the built CLI (an ES module).
 'use strict'
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS on purpose (bin/package.json) */
 const { existsSync } = require('node:fs')
 const { join } = require('node:path')
 const { pathToFileURL } = require('node:url')
