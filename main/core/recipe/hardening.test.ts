@@ -214,7 +214,7 @@ describe('the Guacamole entrypoint hook, against Tomcat’s real default server.
     mkdirSync(join(base, 'conf'), { recursive: true })
     const conf = join(base, 'conf', 'server.xml')
     copyFileSync(original!, conf)
-    const hook = join(dir, '600-dictumal.sh')
+    const hook = join(dir, '800-dictumal.sh')
     writeFileSync(hook, guacamoleEntrypointHook())
     const sel = (xpath: string): string =>
       spawnSync('xmlstarlet', ['sel', '-t', '-v', xpath, conf], { encoding: 'utf8' }).stdout.trim()
@@ -239,5 +239,42 @@ describe('the Guacamole entrypoint hook, against Tomcat’s real default server.
       expect(sel('/Server/Service/Connector[@port="8080"]/@protocol')).toBe('HTTP/1.1')
       expect(sel('count(//Host)')).toBe('1')
     }
+  })
+
+  it('runs after the image configures REMOTE_IP_VALVE_ENABLED, so the client-IP valve survives', (ctx) => {
+    need(hasTool('xmlstarlet') ? null : 'xmlstarlet is not installed: apt-get install xmlstarlet', (n) => ctx.skip(n))
+    const dir = tempDir('dictumal-tomcat-order-')
+    const original = serverXml(dir)
+    need(original ? null : `no tomcat10 .deb in ${DEBS}: run (cd .tools/debs && apt-get download tomcat10), as .ci/run does`, (n) =>
+      ctx.skip(n),
+    )
+    // The image sources entrypoint.d/*.sh in name order: 500 makes CATALINA_BASE, 700 applies the
+    // *_ENABLED features (REMOTE_IP_VALVE_ adds a Valve in front of each element under <Host>), 999 starts Tomcat.
+    const mounted = /\/opt\/guacamole\/entrypoint\.d\/([^:/]+\.sh):ro/.exec(setupScript())?.[1] ?? ''
+    expect(mounted > '700-configure-features.sh' && mounted < '999-start-tomcat.sh', mounted).toBe(true)
+    const remoteIpStep =
+      `xmlstarlet edit --inplace --insert '/Server/Service/Engine/Host/*' --type elem -n Valve ` +
+      `--insert '/Server/Service/Engine/Host/Valve[not(@className)]' --type attr -n className ` +
+      `-v org.apache.catalina.valves.RemoteIpValve "$CATALINA_BASE/conf/server.xml"`
+    const hook = join(dir, 'hook.sh')
+    writeFileSync(hook, guacamoleEntrypointHook())
+    const boot = (steps: string[]): string => {
+      const base = join(dir, `base-${steps.join('-').replaceAll(/\W/g, '')}`)
+      mkdirSync(join(base, 'conf'), { recursive: true })
+      copyFileSync(original!, join(base, 'conf', 'server.xml'))
+      const result = spawnSync('bash', ['-ec', steps.join('\n')], { env: { ...process.env, CATALINA_BASE: base }, encoding: 'utf8' })
+      expect(result.stderr).toBe('')
+      const sel = (xpath: string) =>
+        spawnSync('xmlstarlet', ['sel', '-t', '-v', xpath, join(base, 'conf', 'server.xml')], { encoding: 'utf8' }).stdout.trim()
+      return [
+        sel('count(//Valve[@className="org.apache.catalina.valves.RemoteIpValve"])'),
+        sel('count(//Valve[@className="org.apache.catalina.valves.AccessLogValve"])'),
+        sel('/Server/Service/Connector[@port="8080"]/@address'),
+      ].join(' ')
+    }
+    // In the order the setup script mounts it: one RemoteIpValve, no access log, loopback only.
+    expect(boot([remoteIpStep, `source ${hook}`])).toBe('1 0 127.0.0.1')
+    // Sourced before the feature step instead, the hook would leave <Host> with no element to insert before.
+    expect(boot([`source ${hook}`, remoteIpStep])).toBe('0 0 127.0.0.1')
   })
 })

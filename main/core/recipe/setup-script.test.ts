@@ -545,7 +545,7 @@ describe.skipIf(!asRoot)(`the whole setup script (${asRoot ? 'as root' : rootNot
     const guacd = runs.find((line) => line.includes(GUACD_IMAGE)) ?? ''
     expect(guacd.slice(guacd.indexOf(GUACD_IMAGE) + GUACD_IMAGE.length).trim()).toBe('-b 127.0.0.1 -L info')
     const guacamole = runs.find((line) => line.includes(GUACAMOLE_IMAGE)) ?? ''
-    expect(guacamole).toContain(`-v ${box.path(DROPLET_PATHS.guacamoleHook)}:/opt/guacamole/entrypoint.d/600-dictumal.sh:ro ${GUACAMOLE_IMAGE}`)
+    expect(guacamole).toContain(`-v ${box.path(DROPLET_PATHS.guacamoleHook)}:/opt/guacamole/entrypoint.d/800-dictumal.sh:ro ${GUACAMOLE_IMAGE}`)
     expect(guacamole.trim().endsWith(GUACAMOLE_IMAGE)).toBe(true)
     for (const line of runs) expect(line).toMatch(/--network host/)
     // The hook it mounts is the one the user data carried.

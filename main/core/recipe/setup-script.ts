@@ -51,6 +51,9 @@ export type SetupMode = 'full' | 'bake' | 'personalise'
  *   (30 s, doubling) and a refusal is named in the beacon.
  *   Only a pull-images failure carries that reason: the background pulls may be refused while another
  *   step (start-vnc, say) fails, and that failure is not Docker Hub's.
+ * - The Tomcat hook is mounted as entrypoint.d/800-*, after the image's 700-configure-features: that step
+ *   adds the RemoteIpValve (REMOTE_IP_VALVE_ENABLED) in front of each element under <Host>, and once the
+ *   hook has removed the access log there is none, so a hook sourced earlier silently loses the valve.
  * - secrets.env is shredded as soon as the passwords are set; the desktop user's password only ever
  *   reaches the droplet as a SHA-512 crypt hash (chpasswd -e). A re-run keeps the passwords it finds.
  */
@@ -163,7 +166,7 @@ start_containers() {
   # Host networking: nothing is published past UFW, and guacd reaches the loopback-only VNC server.
   docker run -d --name guacd --restart unless-stopped --network host ${GUACD_IMAGE} -b 127.0.0.1 -L info
   docker run -d --name guacamole --restart unless-stopped --network host --env-file ${p.guacamoleEnv} \\
-    -v ${p.guacamoleHook}:/opt/guacamole/entrypoint.d/600-dictumal.sh:ro ${GUACAMOLE_IMAGE}
+    -v ${p.guacamoleHook}:/opt/guacamole/entrypoint.d/800-dictumal.sh:ro ${GUACAMOLE_IMAGE}
 }
 
 # Background: images, then (unless baking) the containers, so Tomcat warms up while apt works.

@@ -307,7 +307,7 @@ print(json.dumps((gzip.decompress(raw) if f["encoding"] == "gz+b64" else raw).de
       const guacd = runs.find((line) => line.includes(GUACD_IMAGE)) ?? ''
       expect(guacd.slice(guacd.indexOf(GUACD_IMAGE) + GUACD_IMAGE.length).trim()).toBe('-b 127.0.0.1 -L info')
       expect(runs.find((line) => line.includes(GUACAMOLE_IMAGE))).toContain(
-        `-v ${DROPLET_PATHS.guacamoleHook}:/opt/guacamole/entrypoint.d/600-dictumal.sh:ro ${GUACAMOLE_IMAGE}`,
+        `-v ${DROPLET_PATHS.guacamoleHook}:/opt/guacamole/entrypoint.d/800-dictumal.sh:ro ${GUACAMOLE_IMAGE}`,
       )
       expect(runs.find((line) => line.includes(GUACAMOLE_IMAGE))).toMatch(new RegExp(`--env-file ${DROPLET_PATHS.guacamoleEnv}`))
       const env = read.files.get(DROPLET_PATHS.guacamoleEnv)?.content ?? ''
