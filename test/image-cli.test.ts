@@ -147,6 +147,8 @@ describe('dictumal image', () => {
     const rec = await runCli(['reconcile'], { env: env(), timeoutMs: 60_000 })
     expect(rec.code, describeResult(rec)).toBe(0)
     expect(rec.stdout).toContain('image-resumed')
+    // A builder is the image service's, never an "unmanaged" droplet to adopt.
+    expect(rec.stdout).not.toMatch(/^unmanaged/m)
     expect((await storedImages())[0]).toMatchObject({ status: 'READY' })
     expect(builderDroplets()).toEqual([])
   })

@@ -145,6 +145,7 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
     baseImage: async () => (await resolveImage()).slug,
     explicitImage: () => isExplicitImage(imageChoice(env, settings())),
     sshKeys: () => sshKeys(env, settings()),
+    onStoreChange: (listener) => store.onChange(() => listener()),
     ...imageOptionsFromEnv(env),
     ...(options.images ?? {}),
   })

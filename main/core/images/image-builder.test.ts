@@ -194,7 +194,24 @@ describe('after the driving process died', () => {
       expect([...fake.snapshots.values()].filter((s) => s.name === done.name), stage).toHaveLength(1)
       expect(leftovers().builders, stage).toBe(0)
       await second.delete(done.id)
+      void first.stop()
     }
+  })
+
+  it('a running app (start) takes over a build a CLI left without --wait, without a reconcile', async () => {
+    const cli = service({ pid: 4_000_021 })
+    const started = await cli.build({ region: 'nyc3' })
+    await cli.stop()
+    expect(store.read().images[0]).toMatchObject({ status: 'BUILDING', driver: null })
+    const app = service({ pid: 4_000_022, onStoreChange: (listener) => store.onChange(() => listener()) })
+    const stop = app.start()
+    try {
+      await waitFor(() => store.read().images[0]?.status === 'READY')
+    } finally {
+      stop()
+    }
+    expect(store.read().images[0]?.id).toBe(started.id)
+    expect(leftovers().builders).toBe(0)
   })
 
   it('a live driver is left alone', async () => {

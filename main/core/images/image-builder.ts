@@ -77,6 +77,8 @@ export interface ImageServiceOptions {
   /** Whether a process is alive (default: signal 0); a dead driver's build is taken over at once. */
   processAlive?: (pid: number) => boolean
   pid?: number
+  /** Store change notifications, so start() sees a build another process left at once. */
+  onStoreChange?: (listener: () => void) => () => void
 }
 
 export type ImageFinding = {
@@ -270,6 +272,11 @@ export class ImageService {
   private async runDrive(id: string): Promise<void> {
     if (!(await this.claim(id))) return
     const beat = setInterval(() => {
+      // A stopped service no longer vouches for the build, even if a step of it still hangs.
+      if (this.stopped) {
+        clearInterval(beat)
+        return
+      }
       void this.heartbeat(id).catch((error: unknown) => log.warn('images', 'heartbeat failed', error))
     }, HEARTBEAT_MS)
     beat.unref()
@@ -680,6 +687,32 @@ export class ImageService {
       }
     }
     return findings
+  }
+
+  /**
+   * For a long-running process (the app): takes over any build or copy that no live process drives,
+   * e.g. one a CLI started without --wait, as soon as the store shows it. Returns the stop function.
+   */
+  start(): () => void {
+    const check = (): void => {
+      if (this.stopped) return
+      for (const r of this.store.read().images) {
+        if (r.status === 'BUILDING' && !this.driving.has(r.id) && !this.cancelled.has(r.id) && (r.driver === null || r.driver.pid === this.pid || !this.driverAlive(r.driver))) {
+          void this.drive(r.id)
+        } else if (r.status === 'READY' && r.transfers.length > 0 && !this.transferring.has(r.id)) {
+          void this.followTransfers(r.id)
+        }
+      }
+    }
+    const off = this.options.onStoreChange?.(check) ?? (() => {})
+    // A driver that died silently is noticed once its heartbeat is stale, without any store change.
+    const timer = setInterval(check, DRIVER_STALE_MS)
+    timer.unref()
+    check()
+    return () => {
+      off()
+      clearInterval(timer)
+    }
   }
 
   /** Stops driving (the records stay as they are: the next process resumes them). */

@@ -92,7 +92,7 @@ export function recordDeployTimes(store: Required<Pick<StorePort, 'onChange'>> &
 function deploySample(d: Deployment, stages: Partial<Record<string, number>>): TimingSample {
   const end = Date.parse(d.activeAt ?? d.updatedAt)
   return {
-    kind: (d as { fastStart?: boolean }).fastStart === true ? 'image' : 'fresh',
+    kind: d.fastStart ? 'image' : 'fresh',
     subjectId: d.id,
     totalMs: end - Date.parse(d.createdAt),
     steps: stepDurations(stages, end),
