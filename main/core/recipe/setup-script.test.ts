@@ -496,6 +496,17 @@ describe.skipIf(!asRoot)(`the whole setup script (${asRoot ? 'as root' : rootNot
     expect(run.log).toContain('toomanyrequests')
   })
 
+  it('forgets an old refusal: a later pull failure for another cause is not called a rate limit', async () => {
+    const box = new Sandbox()
+    box.flag('docker-rate-limit', true)
+    expect((await box.run('full')).beacon?.failed?.reason).toBe('docker-rate-limit')
+    box.flag('docker-rate-limit', false)
+    box.flag('docker-broken', true)
+    const again = await box.run('full')
+    expect(again.beacon).toMatchObject({ step: 'pull-images', failed: { step: 'pull-images', exitCode: 1 } })
+    expect(again.beacon?.failed?.reason).toBeUndefined()
+  })
+
   it('blames Docker Hub only for the pull step: another step failing meanwhile carries no reason', async () => {
     const box = new Sandbox({ listening: [4822, 8080] })
     box.flag('docker-rate-limit', true)

@@ -50,7 +50,8 @@ export type SetupMode = 'full' | 'bake' | 'personalise'
  *   anonymous pulls per hour per IPv4 address, and DigitalOcean reuses addresses: pulls back off
  *   (30 s, doubling) and a refusal is named in the beacon.
  *   Only a pull-images failure carries that reason: the background pulls may be refused while another
- *   step (start-vnc, say) fails, and that failure is not Docker Hub's.
+ *   step (start-vnc, say) fails, and that failure is not Docker Hub's. Each round of pulls starts without an old
+ *   refusal, so a re-run that fails for another cause is not called a rate limit.
  * - The Tomcat hook is mounted as entrypoint.d/800-*, after the image's 700-configure-features: that step
  *   adds the RemoteIpValve (REMOTE_IP_VALVE_ENABLED) in front of each element under <Host>, and once the
  *   hook has removed the access log there is none, so a hook sourced earlier silently loses the valve.
@@ -172,6 +173,7 @@ start_containers() {
 # Background: images, then (unless baking) the containers, so Tomcat warms up while apt works.
 images() {
   trap - ERR
+  rm -f "$STATE/reason"
   echo "--> $(now) pulling ${GUACD_IMAGE} and ${GUACAMOLE_IMAGE}"
   pull_image ${GUACD_IMAGE}
   pull_image ${GUACAMOLE_IMAGE}
