@@ -5,9 +5,12 @@
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { app, BrowserWindow, dialog, Menu, powerMonitor } from 'electron'
+import { app, BrowserWindow, dialog, powerMonitor } from 'electron'
+import { setupAppMenu } from './app-menu'
+import { runCliMode } from './cli-mode'
 import { createHandlers, subscribeEvents } from './core/api'
 import { createAppServices, type AppServices } from './core/app-services'
+import { cliModeArgs } from './core/cli-launcher'
 import { resolveDataDir } from './core/data-dir'
 import { devRendererOrigin } from './core/dev-server'
 import { log, setLogSink } from './core/log'
@@ -79,16 +82,15 @@ function showMainWindow(): BrowserWindow {
   return mainWindow
 }
 
-/** A small menu instead of Electron's default (which offers Reload and DevTools in release builds). */
+/** The app's own menu (main/app-menu.ts) instead of Electron's default (Reload, DevTools in release builds). */
 function setupMenu(): void {
-  const template: Electron.MenuItemConstructorOptions[] = [
-    ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
-    { role: 'fileMenu' },
-    { role: 'editMenu' },
-    { label: 'View', submenu: [{ role: 'togglefullscreen' }, ...(app.isPackaged ? [] : [{ role: 'toggleDevTools' as const }])] },
-    { role: 'windowMenu' },
-  ]
-  Menu.setApplicationMenu(Menu.buildFromTemplate(template))
+  setupAppMenu({
+    run: (command) => {
+      showMainWindow()
+      shell?.navigate({ view: command })
+    },
+    window: () => mainWindow,
+  })
 }
 
 async function onReady(): Promise<void> {
@@ -182,7 +184,11 @@ async function shutdown(): Promise<void> {
   services = null
 }
 
-if (!app.requestSingleInstanceLock()) {
+// `dictumal` launchers (Install Command-Line Tool) start the app with --dictumal-cli: run the CLI only.
+const cliArgs = cliModeArgs(process.argv)
+if (cliArgs) {
+  void runCliMode(cliArgs)
+} else if (!app.requestSingleInstanceLock()) {
   app.quit()
 } else {
   registerAppScheme()

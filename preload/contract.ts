@@ -274,9 +274,9 @@ export interface DesktopLayout {
   covered: boolean
 }
 
-/** A page the tray (or another part of main) asks the window to show. */
+/** A page the tray (or another part of main) asks the window to show, or an app-menu command (main/core/app-menu.ts). */
 export interface NavigateRequest {
-  view: 'new-deployment' | 'deployments'
+  view: 'new-deployment' | 'deployments' | 'new-constitution' | 'constitutions' | 'settings' | 'open-selected' | 'shortcuts'
 }
 
 // ---------- Channels ----------

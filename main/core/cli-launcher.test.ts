@@ -128,3 +128,15 @@ describe('chooseFolder', () => {
     })
   })
 })
+
+describe('installLauncher failures', () => {
+  it('says which file it could not write, in one sentence', async () => {
+    const home = await tempDir()
+    // ~/.local is a file here, so ~/.local/bin cannot be made (for root too).
+    await writeFile(join(home, '.local'), 'not a folder')
+    const bin = join(home, '.local', 'bin')
+    await expect(installLauncher(linuxApp('/opt/Dictumal/dictumal'), { platform: 'linux', env: { PATH: '/usr/bin' }, homedir: home })).rejects.toThrow(
+      `Dictumal could not write ${join(bin, 'dictumal')} (ENOTDIR): check that you may write to ${bin}.`,
+    )
+  })
+})

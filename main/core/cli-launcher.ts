@@ -7,6 +7,7 @@
 import { constants } from 'node:fs'
 import { access, chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { AppError } from './user-error'
 
 /** The switch the launcher passes: the main entry runs the CLI on the arguments after it. */
 export const CLI_SWITCH = '--dictumal-cli'
@@ -56,7 +57,7 @@ function shQuote(value: string): string {
 
 function cmdQuote(value: string): string {
   // cmd.exe: a path cannot contain `"`; `%` would expand as a variable inside a batch file.
-  if (value.includes('"')) throw new Error(`The app's path contains a double quote, which a Windows launcher cannot hold: ${value}`)
+  if (value.includes('"')) throw new AppError('cli-install', `The app's path contains a double quote, which a Windows launcher cannot hold: ${value}`)
   return `"${value.replaceAll('%', '%%')}"`
 }
 
@@ -162,14 +163,19 @@ export async function installLauncher(app: AppLocation, place: PlaceInput, deps:
   const file = pathApi(place.platform).join(dir, launcher.fileName)
   const existing = await readIfExists(file)
   if (existing !== null && !existing.includes(LAUNCHER_MARK)) {
-    throw new Error(`${file} already exists and was not installed by Dictumal (perhaps \`npm i -g\`): remove it first, or keep using it.`)
+    throw new AppError('cli-install', `${file} already exists and was not installed by Dictumal (perhaps \`npm i -g\`): remove it first, or keep using it.`)
   }
-  await mkdir(dir, { recursive: true })
-  // Written beside the target and renamed over it: a half-written launcher never runs.
-  const temp = `${file}.${process.pid}.tmp`
-  await writeFile(temp, launcher.content, { mode: 0o755 })
-  if (place.platform !== 'win32') await chmod(temp, 0o755)
-  await rename(temp, file)
+  try {
+    await mkdir(dir, { recursive: true })
+    // Written beside the target and renamed over it: a half-written launcher never runs.
+    const temp = `${file}.${process.pid}.tmp`
+    await writeFile(temp, launcher.content, { mode: 0o755 })
+    if (place.platform !== 'win32') await chmod(temp, 0o755)
+    await rename(temp, file)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error'
+    throw new AppError('cli-install', `Dictumal could not write ${file} (${code}): check that you may write to ${dir}.`)
+  }
   const message = onPath
     ? `Installed ${file}: open a new terminal and run "dictumal help".`
     : place.platform === 'win32'
