@@ -126,6 +126,26 @@ test.describe('real Electron app', () => {
       expect(urls.some((u) => /^https:\/\/127\.[0-9.]+\/guacamole\//.test(u))).toBe(true)
       await expect(window.getByRole('navigation', { name: 'Desktop' })).toBeVisible()
 
+      // The view sits over the page's placeholder, and hides while the page says something covers it.
+      const view = () =>
+        app.evaluate(({ BrowserWindow }) => {
+          const win = BrowserWindow.getAllWindows().find((w) => w.webContents.getURL().startsWith('app://'))
+          // The embedded desktop is the window's one child view with its own webContents.
+          const child = win?.contentView.children.find((c) => 'webContents' in c)
+          return child ? { visible: child.getVisible(), bounds: child.getBounds() } : null
+        })
+      const placeholder = await window.getByTestId('desktop-placeholder').boundingBox()
+      await expect.poll(view).toMatchObject({ visible: true, bounds: { x: 0, y: Math.round(placeholder?.y ?? -1) } })
+      const report = (covered: boolean) =>
+        window.evaluate(
+          ([r, c]) => (window as unknown as { dictumal: { desktop: { layout(l: unknown): Promise<unknown> } } }).dictumal.desktop.layout({ ...r, covered: c }),
+          [{ x: placeholder?.x ?? 0, y: placeholder?.y ?? 0, width: placeholder?.width ?? 0, height: placeholder?.height ?? 0 }, covered] as const,
+        )
+      await report(true)
+      await expect.poll(async () => (await view())?.visible).toBe(false)
+      await report(false)
+      await expect.poll(async () => (await view())?.visible).toBe(true)
+
       // The remote page may read the clipboard while the setting is on, and not once it is off.
       const clipboardState = () =>
         app.evaluate(({ webContents }) => {
