@@ -136,6 +136,12 @@ async function onReady(): Promise<void> {
     onChange: onStoreChange,
     actions: {
       open: openDeployment,
+      resume: (id) => {
+        void s.hibernation
+          .resume(id)
+          .then(() => s.engine.start())
+          .catch((e: unknown) => notifyFailure('Could not resume the desktop', toUserError(e).message))
+      },
       newDeployment: () => {
         showMainWindow()
         // A window just created has not loaded its page yet: the request waits until it mounts.

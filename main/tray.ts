@@ -10,6 +10,8 @@ import type { TrayAction, TrayMenuItem } from './core/tray-menu'
 
 export interface TrayActions {
   open(deploymentId: string): void
+  /** Resume a hibernated desktop (SPEC §10). */
+  resume(deploymentId: string): void
   newDeployment(): void
   showWindow(): void
   quit(): void
@@ -45,6 +47,9 @@ function run(action: TrayAction, actions: TrayActions): void {
     switch (action.kind) {
       case 'open':
         actions.open(action.deploymentId)
+        return
+      case 'resume':
+        actions.resume(action.deploymentId)
         return
       case 'new-deployment':
         actions.newDeployment()

@@ -30,6 +30,8 @@ export function createDictumalApi(t: Transport): DictumalApi {
       list: () => t.invoke('deployments:list'),
       create: (input) => t.invoke('deployments:create', input),
       destroy: (id) => t.invoke('deployments:destroy', id),
+      hibernate: (id) => t.invoke('deployments:hibernate', id),
+      resume: (id) => t.invoke('deployments:resume', id),
       open: (input) => t.invoke('deployments:open', input),
       copyIp: (id) => t.invoke('deployments:copy-ip', id),
       onChanged: (listener) => t.on('deployments:changed', listener),

@@ -297,6 +297,10 @@ export interface InvokeChannels {
   /** `fresh`: a full install even when a desktop image is ready in the region. */
   'deployments:create': (input: { constitutionId: string; region: string; size: string; fresh?: boolean }) => Result<Deployment>
   'deployments:destroy': (id: string) => Result<Deployment>
+  /** ACTIVE → HIBERNATING: resolves once stored; the steps run on in main (SPEC §10). */
+  'deployments:hibernate': (id: string) => Result<Deployment>
+  /** HIBERNATED → PROVISIONING from the snapshot. */
+  'deployments:resume': (id: string) => Result<Deployment>
   'deployments:open': (input: { id: string; mode: DesktopMode }) => Result<null>
   'deployments:copy-ip': (id: string) => Result<string>
   'desktop:action': (action: DesktopAction) => Result<null>
@@ -362,6 +366,8 @@ export interface DictumalApi {
     list: Promised<InvokeChannels['deployments:list']>
     create: Promised<InvokeChannels['deployments:create']>
     destroy: Promised<InvokeChannels['deployments:destroy']>
+    hibernate: Promised<InvokeChannels['deployments:hibernate']>
+    resume: Promised<InvokeChannels['deployments:resume']>
     open: Promised<InvokeChannels['deployments:open']>
     copyIp: Promised<InvokeChannels['deployments:copy-ip']>
     /** Subscribe to every change; returns the unsubscribe function. */

@@ -169,6 +169,23 @@ export function createHandlers(s: AppServices): Handlers {
       const [deploymentId] = args('deployments:destroy', schemas.id, raw)
       return attempt('deployments:destroy', () => s.engine.destroy(deploymentId))
     },
+    'deployments:hibernate': async (...raw) => {
+      const [deploymentId] = args('deployments:hibernate', schemas.id, raw)
+      return attempt('deployments:hibernate', async () => {
+        const started = await s.hibernation.hibernate(deploymentId)
+        // The app's engine drives the steps from its rounds.
+        s.engine.start()
+        return started
+      })
+    },
+    'deployments:resume': async (...raw) => {
+      const [deploymentId] = args('deployments:resume', schemas.id, raw)
+      return attempt('deployments:resume', async () => {
+        const resumed = await s.hibernation.resume(deploymentId)
+        s.engine.start()
+        return resumed
+      })
+    },
     'deployments:open': async (...raw) => {
       const [input] = args('deployments:open', schemas.open, raw)
       return attempt('deployments:open', async () => {

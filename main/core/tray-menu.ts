@@ -5,6 +5,7 @@ import { redact } from './log'
 
 export type TrayAction =
   | { kind: 'open'; deploymentId: string }
+  | { kind: 'resume'; deploymentId: string }
   | { kind: 'new-deployment' }
   | { kind: 'show-window' }
   | { kind: 'quit' }
@@ -51,7 +52,7 @@ function deploymentItem(deployment: Deployment): TrayMenuItem {
     case 'HIBERNATING':
       return { id, label: `${name} — Hibernating ${percentOf(deployment)} %`, enabled: true, action: { kind: 'show-window' } }
     case 'HIBERNATED':
-      return { id, label: `${name} — Hibernated`, enabled: true, action: { kind: 'show-window' } }
+      return { id, label: `${name} — Hibernated · Resume`, enabled: true, action: { kind: 'resume', deploymentId: deployment.id } }
     case 'ERROR':
       // The window is where Destroy lives; a failed droplet is still billed.
       return { id, label: `${name} — Error`, enabled: true, action: { kind: 'show-window' } }

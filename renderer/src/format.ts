@@ -111,6 +111,25 @@ export function costSoFar(priceHourly: number, d: Pick<Deployment, 'createdAt' |
   return priceHourly * hoursBilled(d, now)
 }
 
+/** DigitalOcean bills snapshots at $0.06 per GiB-month (a hibernated desktop costs only this). */
+export const SNAPSHOT_PRICE_PER_GIB_MONTH = 0.06
+
+/** The hibernation snapshot's monthly cost, or null while its size is unknown. */
+export function snapshotMonthly(d: Pick<Deployment, 'snapshotId' | 'snapshotSizeGigabytes'>): number | null {
+  return d.snapshotId === null || d.snapshotSizeGigabytes === null ? null : d.snapshotSizeGigabytes * SNAPSHOT_PRICE_PER_GIB_MONTH
+}
+
+/**
+ * What a deployment costs per month right now: its droplet while one is billed, plus its snapshot while
+ * one is kept. Null when the droplet's price is not known yet.
+ */
+export function monthlyNow(d: Pick<Deployment, 'status' | 'snapshotId' | 'snapshotSizeGigabytes'>, dropletMonthly: number | null): number | null {
+  if (d.status === 'DESTROYED') return 0
+  const snapshot = snapshotMonthly(d) ?? 0
+  if (d.status === 'HIBERNATED') return snapshot
+  return dropletMonthly === null ? null : dropletMonthly + snapshot
+}
+
 export function money(value: number): string {
   // Sub-cent amounts matter for the first minutes of a droplet, so show three decimals below $1.
   const digits = value < 1 ? 3 : 2

@@ -1,11 +1,11 @@
 // Deployments: one card per desktop with live progress (pushed, never polled), costs and actions,
 // plus droplets tagged `dictumal` that no local record owns.
 import { useEffect, useState } from 'react'
-import type { Deployment, UnmanagedDroplet } from '../../../preload/contract'
+import { HIBERNATION_STAGES, type Deployment, type DeploymentStage, type UnmanagedDroplet } from '../../../preload/contract'
 import { ConfirmDialog } from '../components/dialog'
 import { StatusBadge } from '../components/notes'
 import { useNow } from '../components/use-now'
-import { CHECKS, STAGES, age, costSoFar, duration, hintsFor, isInProgress, money, stageLabel } from '../format'
+import { CHECKS, SNAPSHOT_PRICE_PER_GIB_MONTH, STAGES, age, costSoFar, duration, hintsFor, isInProgress, money, monthlyNow, snapshotMonthly, stageLabel } from '../format'
 import { guarded, loadCatalog, useAppStore } from '../store'
 
 export function DeploymentsView() {
@@ -14,6 +14,7 @@ export function DeploymentsView() {
   const catalog = useAppStore((s) => s.catalog)
   const set = useAppStore((s) => s.set)
   const [destroying, setDestroying] = useState<Deployment | null>(null)
+  const [hibernating, setHibernating] = useState<Deployment | null>(null)
   const constitutions = useAppStore((s) => s.constitutions)
   const now = useNow()
   const titleOf = (d: Deployment): string => constitutions?.find((c) => c.id === d.constitutionId)?.name ?? d.name
@@ -26,6 +27,9 @@ export function DeploymentsView() {
   const live = deployments.filter((d) => d.status !== 'DESTROYED').sort(newestFirst)
   const gone = deployments.filter((d) => d.status === 'DESTROYED').sort(newestFirst)
   const priceOf = (slug: string): number | null => (catalog?.ok ? (catalog.value.sizes.find((s) => s.slug === slug)?.priceHourly ?? null) : null)
+  const sizeOf = (slug: string) => (catalog?.ok ? catalog.value.sizes.find((s) => s.slug === slug) : undefined)
+  const monthly = live.map((d) => monthlyNow(d, sizeOf(d.size)?.priceMonthly ?? null))
+  const monthlyTotal = monthly.some((m) => m === null) ? null : monthly.reduce<number>((sum, m) => sum + (m ?? 0), 0)
 
   return (
     <section aria-labelledby="deployments-title">
@@ -41,11 +45,25 @@ export function DeploymentsView() {
           <p>Write a constitution, then press Deploy: Dictumal builds a Linux desktop on your DigitalOcean account and opens it here.</p>
         </div>
       ) : (
-        <ul className="deployment-list" aria-label="Deployments">
-          {live.map((d) => (
-            <DeploymentCard key={d.id} deployment={d} now={now} priceHourly={priceOf(d.size)} onDestroy={() => setDestroying(d)} />
-          ))}
-        </ul>
+        <>
+          <p className="muted monthly-total" data-testid="monthly-total">
+            Costs now: <strong className="num">{monthlyTotal === null ? '—' : `${money(monthlyTotal)} per month`}</strong> for {live.length}{' '}
+            {live.length === 1 ? 'desktop' : 'desktops'} (droplets while they run, snapshots while hibernated)
+          </p>
+          <ul className="deployment-list" aria-label="Deployments">
+            {live.map((d) => (
+              <DeploymentCard
+                key={d.id}
+                deployment={d}
+                now={now}
+                priceHourly={priceOf(d.size)}
+                priceMonthly={sizeOf(d.size)?.priceMonthly ?? null}
+                onDestroy={() => setDestroying(d)}
+                onHibernate={() => setHibernating(d)}
+              />
+            ))}
+          </ul>
+        </>
       )}
       {unmanaged.length > 0 && <UnmanagedList droplets={unmanaged} />}
       {gone.length > 0 && (
@@ -53,15 +71,32 @@ export function DeploymentsView() {
           <summary>Destroyed ({gone.length})</summary>
           <ul className="deployment-list" aria-label="Destroyed deployments">
             {gone.map((d) => (
-              <DeploymentCard key={d.id} deployment={d} now={now} priceHourly={priceOf(d.size)} onDestroy={() => {}} />
+              <DeploymentCard key={d.id} deployment={d} now={now} priceHourly={priceOf(d.size)} priceMonthly={null} onDestroy={() => {}} onHibernate={() => {}} />
             ))}
           </ul>
         </details>
       )}
+      {hibernating && (
+        <ConfirmDialog
+          title={`Hibernate “${titleOf(hibernating)}”?`}
+          message={hibernateMessage(hibernating, sizeOf(hibernating.size))}
+          confirmLabel="Hibernate"
+          onClose={() => setHibernating(null)}
+          onConfirm={async () => {
+            const result = await guarded(() => window.dictumal.deployments.hibernate(hibernating.id))
+            if (result && !result.ok) return result.error.hint ? `${result.error.message} ${result.error.hint}` : result.error.message
+            return undefined
+          }}
+        />
+      )}
       {destroying && (
         <ConfirmDialog
           title={`Destroy “${titleOf(destroying)}”?`}
-          message={`The droplet ${destroying.name}${destroying.ip ? ` at ${destroying.ip}` : ''} and everything on its desktop are deleted for good. Billing stops.`}
+          message={
+            destroying.status === 'HIBERNATED'
+              ? `The snapshot of ${destroying.name} and everything on its desktop are deleted for good. Billing stops.`
+              : `The droplet ${destroying.name}${destroying.ip ? ` at ${destroying.ip}` : ''} and everything on its desktop are deleted for good. Billing stops.`
+          }
           confirmLabel="Destroy"
           danger
           onClose={() => setDestroying(null)}
@@ -76,6 +111,16 @@ export function DeploymentsView() {
   )
 }
 
+function hibernateMessage(d: Deployment, size: { priceMonthly: number; diskGb: number } | undefined): string {
+  const droplet = size ? ` instead of ${money(size.priceMonthly)} a month for the droplet` : ''
+  const most = size ? ` (at most ${money(size.diskGb * SNAPSHOT_PRICE_PER_GIB_MONTH)} a month for this ${size.diskGb} GB disk)` : ''
+  return (
+    `Dictumal shuts the desktop down, saves its disk as a DigitalOcean snapshot, and deletes the droplet only once the snapshot is safe. ` +
+    `While hibernated you pay only for the snapshot, $${SNAPSHOT_PRICE_PER_GIB_MONTH.toFixed(2)} per GB a month of used space${most},${droplet}. ` +
+    `Resume brings it back with every file in a few minutes, at a new IP address.`
+  )
+}
+
 function newestFirst(a: Deployment, b: Deployment): number {
   return b.createdAt.localeCompare(a.createdAt)
 }
@@ -84,16 +129,20 @@ interface CardProps {
   deployment: Deployment
   now: number
   priceHourly: number | null
+  /** The droplet's monthly price, for what hibernation saves. */
+  priceMonthly: number | null
   onDestroy(): void
+  onHibernate(): void
 }
 
-function DeploymentCard({ deployment: d, now, priceHourly, onDestroy }: CardProps) {
+function DeploymentCard({ deployment: d, now, priceHourly, priceMonthly, onDestroy, onHibernate }: CardProps) {
   const [note, setNote] = useState<string | null>(null)
   // People know a desktop by its constitution; the droplet name is what DigitalOcean shows.
   const constitutionName = useAppStore((s) => s.constitutions?.find((c) => c.id === d.constitutionId)?.name)
   const title = constitutionName ?? d.name
   const titleId = `d-${d.id}`
-  const running = isInProgress(d.status)
+  const running = isInProgress(d.status) || d.status === 'HIBERNATING'
+  const snapshotCost = snapshotMonthly(d)
   const hints = hintsFor(d)
 
   const act = async (call: () => Promise<{ ok: true; value: unknown } | { ok: false; error: { message: string; hint?: string } }>, done?: string) => {
@@ -137,11 +186,37 @@ function DeploymentCard({ deployment: d, now, priceHourly, onDestroy }: CardProp
           <dt>Age</dt>
           <dd className="num">{age(d.createdAt, d.destroyedAt ? Date.parse(d.destroyedAt) : now)}</dd>
         </div>
-        <div>
-          <dt>{d.status === 'DESTROYED' ? 'Total cost' : 'Cost so far'}</dt>
-          <dd className="num" data-testid="cost">{priceHourly === null ? '—' : money(costSoFar(priceHourly, d, now))}</dd>
-        </div>
+        {d.status === 'HIBERNATED' ? (
+          <>
+            <div>
+              <dt>Snapshot</dt>
+              <dd className="num" data-testid="snapshot-cost">
+                {snapshotCost === null ? '—' : `${money(snapshotCost)}/month`}
+                {d.snapshotSizeGigabytes !== null && <span className="muted"> ({d.snapshotSizeGigabytes.toFixed(1)} GiB)</span>}
+              </dd>
+            </div>
+            <div>
+              <dt>Running it</dt>
+              <dd className="num" data-testid="droplet-cost">{priceMonthly === null ? '—' : `${money(priceMonthly)}/month`}</dd>
+            </div>
+          </>
+        ) : (
+          <div>
+            <dt>{d.status === 'DESTROYED' ? 'Total cost' : 'Cost so far'}</dt>
+            <dd className="num" data-testid="cost">{priceHourly === null ? '—' : money(costSoFar(priceHourly, d, now))}</dd>
+          </div>
+        )}
       </dl>
+      {d.status === 'HIBERNATED' && (
+        <p className="note" data-testid="hibernated-note">
+          Hibernated{d.hibernatedAt ? ` ${age(d.hibernatedAt, now)} ago` : ''}: the droplet is deleted and its disk is kept as a snapshot. Resume brings every file back.
+        </p>
+      )}
+      {d.status !== 'ERROR' && d.error && (
+        <div role="status" className="note">
+          <p className="note-title">{d.error}</p>
+        </div>
+      )}
 
       {(running || d.status === 'ERROR') && <Progress deployment={d} title={title} now={now} />}
 
@@ -168,7 +243,15 @@ function DeploymentCard({ deployment: d, now, priceHourly, onDestroy }: CardProp
               <button type="button" className="button" onClick={() => void act(() => window.dictumal.deployments.open({ id: d.id, mode: 'window' }))}>
                 Open in separate window
               </button>
+              <button type="button" className="button" onClick={onHibernate} aria-label={`Hibernate ${title}`}>
+                Hibernate
+              </button>
             </>
+          )}
+          {d.status === 'HIBERNATED' && (
+            <button type="button" className="button primary" onClick={() => void act(() => window.dictumal.deployments.resume(d.id))} aria-label={`Resume ${title}`}>
+              Resume
+            </button>
           )}
           {d.ip && (
             <button type="button" className="button" aria-label={`Copy IP address of ${title}`} onClick={() => void act(() => window.dictumal.deployments.copyIp(d.id), `Copied ${d.ip}`)}>
@@ -188,9 +271,13 @@ function DeploymentCard({ deployment: d, now, priceHourly, onDestroy }: CardProp
 }
 
 function Progress({ deployment: d, title, now }: { deployment: Deployment; title: string; now: number }) {
-  const current = STAGES.indexOf(d.stage)
+  const hibernating = d.status === 'HIBERNATING'
+  const stages: readonly DeploymentStage[] = hibernating ? HIBERNATION_STAGES : STAGES
+  const current = stages.indexOf(d.stage)
   const end = d.activeAt ?? (d.status === 'ERROR' ? d.updatedAt : null)
-  const elapsed = (end ? Date.parse(end) : now) - Date.parse(d.createdAt)
+  // A hibernation, or a resume, counts from its own start.
+  const since = d.hibernation?.startedAt ?? d.createdAt
+  const elapsed = (end && !hibernating ? Date.parse(end) : now) - Date.parse(since)
   const percent = Math.max(0, Math.min(100, Math.round(d.percent)))
   return (
     <div className="progress">
@@ -212,7 +299,7 @@ function Progress({ deployment: d, title, now }: { deployment: Deployment; title
         <div className="bar-fill" style={{ width: `${percent}%` }} />
       </div>
       <ol className="stages" aria-label="Stages">
-        {STAGES.map((stage, index) => {
+        {stages.map((stage, index) => {
           const state = index < current ? 'done' : index === current ? (d.status === 'ERROR' ? 'failed' : 'current') : 'pending'
           return (
             <li key={stage} className={`stage ${state}`} aria-current={index === current ? 'step' : undefined}>
@@ -225,6 +312,7 @@ function Progress({ deployment: d, title, now }: { deployment: Deployment; title
           )
         })}
       </ol>
+      {!hibernating && (
       <ul className="checks" aria-label="Readiness checks">
         {CHECKS.map(({ key, label }) => (
           <li key={key} className={d.checks[key] ? 'check up' : 'check down'} data-check={key}>
@@ -234,6 +322,7 @@ function Progress({ deployment: d, title, now }: { deployment: Deployment; title
           </li>
         ))}
       </ul>
+      )}
     </div>
   )
 }
