@@ -15,7 +15,7 @@ export const DROPLET_PATHS = {
   /** Lines spliced into UFW's before.rules: the metadata service for root only, loopback ports never from outside. */
   firewallRules: '/etc/dictumal/ufw-before.rules',
   activityUnit: '/etc/systemd/system/dictumal-activity.service',
-  /** Written by an image build: names the recipe version the disk was baked with. */
+  /** Written once the install half is on the disk (an image build, or a full run): names the recipe version. */
   imageFile: '/etc/dictumal/image.json',
   constitution: '/etc/dictumal/constitution.md',
   authorizedKeys: '/etc/dictumal/authorized_keys',

@@ -414,6 +414,22 @@ describe.skipIf(!asRoot)(`the whole setup script (${asRoot ? 'as root' : rootNot
     expect(run.calls).not.toMatch(/apt-get .* install .*xfce4/)
   })
 
+  it('resumes a hibernation snapshot: personalise on a disk that ran full is done, not refused', async () => {
+    const box = new Sandbox()
+    const first = await box.run('full')
+    expect(first.status).toBe(0)
+    // The snapshot boots as a new droplet of the same deployment, with fresh user data in personalise mode.
+    for (const [path, file] of readUserData(buildUserData(input, { mode: 'personalise' })).files) {
+      if (path === DROPLET_PATHS.secretsEnv) box.write(path, file.content, 0o600)
+    }
+    box.boot(ID)
+    const resumed = await box.run('personalise')
+    expect(resumed.log.split('Dictumal setup starting').at(-1)).not.toMatch(/failed with exit code|personalise needs/)
+    expect(resumed.status).toBe(0)
+    expect(resumed.beacon).toMatchObject({ step: 'done', failed: null })
+    expect(stepsOf(resumed)).toEqual(['create-user', 'configure-firewall', 'start-vnc', 'pull-images', 'start-guacamole', 'configure-https', 'done'])
+  })
+
   it('fails start-vnc, not "done", when nothing listens on 5901 after the unit started', async () => {
     const box = new Sandbox({ listening: [4822, 8080] })
     const run = await box.run('full')

@@ -55,6 +55,8 @@ export type SetupMode = 'full' | 'bake' | 'personalise'
  * - The Tomcat hook is mounted as entrypoint.d/800-*, after the image's 700-configure-features: that step
  *   adds the RemoteIpValve (REMOTE_IP_VALVE_ENABLED) in front of each element under <Host>, and once the
  *   hook has removed the access log there is none, so a hook sourced earlier silently loses the valve.
+ * - A full run writes image.json as well once the install half is in: a hibernation snapshot of its disk
+ *   resumes with personalise, which refuses a disk without it.
  * - secrets.env is shredded as soon as the passwords are set; the desktop user's password only ever
  *   reaches the droplet as a SHA-512 crypt hash (chpasswd -e). A re-run keeps the passwords it finds.
  */
@@ -294,6 +296,7 @@ if [ "$MODE" = personalise ]; then
   IMAGES=$!
 else
   install_half
+  if [ "$MODE" = full ]; then printf '{"recipeVersion":${RECIPE_VERSION},"installedAt":"%s"}\\n' "$(now)" >${p.imageFile}; fi
 fi
 
 if [ "$MODE" = bake ]; then
