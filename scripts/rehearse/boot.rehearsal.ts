@@ -21,6 +21,7 @@ import {
   openLaunchUrl,
   OUTSIDE_PORTS,
   servedFingerprint,
+  startMetadataStandin,
   stepTimes,
   waitFor,
 } from './checks'
@@ -61,6 +62,7 @@ interface State {
   keyring: PrivateKeyring | null
   cli: Cli | null
   closeCloud: (() => Promise<void>) | null
+  closeMetadata: (() => Promise<void>) | null
   created: CreatedDroplet | null
   deployment: Deployment | null
   activeAt: number | null
@@ -74,6 +76,7 @@ const state: State = {
   keyring: null,
   cli: null,
   closeCloud: null,
+  closeMetadata: null,
   created: null,
   deployment: null,
   activeAt: null,
@@ -89,6 +92,7 @@ async function cleanup(): Promise<void> {
   await state.machine?.stop().catch((e: unknown) => log(`stopping the machine: ${String(e)}`))
   state.machine = null
   await state.closeCloud?.().catch(() => undefined)
+  await state.closeMetadata?.().catch(() => undefined)
   state.keyring?.close()
   state.keyring = null
   if (state.runDir !== '' && process.env.DICTUMAL_REHEARSAL_KEEP !== '1') rmSync(state.runDir, { recursive: true, force: true })
@@ -152,6 +156,11 @@ if (problem !== null) {
 
       const onCreate = (created: CreatedDroplet): void => {
         state.created = created
+        void startMetadataStandin(METADATA_ADDRESS, created.userData)
+          .then((server) => {
+            state.closeMetadata = () => new Promise<void>((resolve) => server.close(() => resolve()))
+          })
+          .catch((e: unknown) => log(`the metadata stand-in did not start: ${String(e)}`))
         void (async () => {
           const m = await Machine.prepare({
             name: 'rehearsal',
@@ -296,11 +305,13 @@ if (problem !== null) {
 
     it('only root may reach the metadata service (169.254.169.254), which serves the user data', async () => {
       deployment()
-      await machine().startMetadataStandin(state.created!.userData)
       const url = `http://${METADATA_ADDRESS}/metadata/v1/user-data`
       const fetchAs = async (user?: string): Promise<string> =>
         (await machine().exec(`curl -s -o /dev/null -w '%{http_code}' --max-time 5 ${url}`, { user, allowFailure: true })).stdout.trim()
-      await waitFor('the metadata stand-in answering root', 20_000, async () => (await fetchAs()) === '200')
+      await waitFor('the metadata stand-in answering root', 20_000, async () => (await fetchAs()) === '200').catch(async (e: unknown) => {
+        const r = await machine().exec(`curl -sS -o /dev/null --max-time 5 ${url}`, { allowFailure: true })
+        throw new Error(`${String(e)} curl as root: ${r.stderr.trim()}`)
+      })
       expect(await fetchAs('nobody'), 'user nobody').toBe('000')
       expect(await fetchAs('dictumal'), 'the desktop user').toBe('000')
     })

@@ -27,7 +27,8 @@ chmod 0755 "$tmp/usr/sbin/policy-rc.d"
 mount -t proc proc "$tmp/proc"
 packages=(cloud-init python3 python3-yaml curl openssl ca-certificates iproute2 openssh-server sudo procps kmod less netbase gpg)
 chroot "$tmp" apt-get -q -o Acquire::Retries=3 update
-DEBIAN_FRONTEND=noninteractive chroot "$tmp" apt-get -y -q -o Acquire::Retries=3 install --no-install-recommends "${packages[@]}"
+DEBIAN_FRONTEND=noninteractive chroot "$tmp" apt-get -y -q -o Acquire::Retries=3 -o Dpkg::Options::=--force-unsafe-io \
+  install --no-install-recommends "${packages[@]}"
 chroot "$tmp" apt-get clean
 umount "$tmp/proc"
 rm -f "$tmp/usr/sbin/policy-rc.d" "$tmp/etc/resolv.conf"

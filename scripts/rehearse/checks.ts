@@ -1,5 +1,6 @@
 // What the rehearsal looks at from the host: TCP ports, the served certificate, the beacon, a launch
 // token through the pinned gateway (the engine's own probe code), and the setup log's step times.
+import { createServer, type Server } from 'node:http'
 import { connect as netConnect } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { fetchBeacon, fingerprintOfDer, gatewayAcceptsToken, pinnedAgent } from '../../main/core/engine/probes'
@@ -112,4 +113,21 @@ export function formatDurations(times: StepTime[]): string {
     .filter((t) => t.step !== 'done')
     .map((t) => `  ${t.step.padEnd(20)} ${t.end === null ? 'unfinished' : `${((t.end - t.start) / 1000).toFixed(0).padStart(4)} s`}`)
     .join('\n')
+}
+
+/**
+ * A stand-in for DigitalOcean's metadata service at 169.254.169.254:80 (an address of the client
+ * namespace, routed to from the machine): like the real one it hands the user data to whoever asks,
+ * so only the droplet's firewall keeps it from everyone but root.
+ */
+export async function startMetadataStandin(address: string, userData: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/metadata/v1/user-data') res.writeHead(200, { 'content-type': 'text/plain' }).end(userData)
+    else res.writeHead(404).end()
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(80, address, resolve)
+  })
+  return server
 }

@@ -41,7 +41,7 @@ function writeAptSources(root: string): void {
   if (existsSync(dir)) for (const name of readdirSync(dir)) rmSync(join(dir, name), { force: true })
 }
 
-/** The machine's network namespace, made by run.sh: 192.0.2.2 on eth0, 169.254.169.254 on lo, a veth to the client's 192.0.2.1. */
+/** The machine's network namespace, made by run.sh: 192.0.2.2 on eth0 (a veth to the client's 192.0.2.1), a route to 169.254.169.254 on it. */
 export class NetworkNamespace {
   constructor(readonly name: string) {}
   get path(): string {
@@ -166,21 +166,6 @@ export class Machine {
     const pid = this.pid1()
     if (pid === null) throw new Error(`${this.options.name} is not running.`)
     return run('nsenter', ['-t', String(pid), '-n', '--', command, ...args], { timeoutMs: options.timeoutMs ?? 30_000, input: options.input, allowFailure: true })
-  }
-
-  /**
-   * Starts a stand-in for DigitalOcean's metadata service inside the machine, on 169.254.169.254:80 (an
-   * address of the namespace's loopback), serving /metadata/v1/user-data as DigitalOcean does: the user
-   * data, to whoever asks. The firewall, not the service, must keep everyone but root away.
-   */
-  async startMetadataStandin(userData: string): Promise<void> {
-    const dir = '/run/rehearsal-metadata'
-    await this.exec(
-      `mkdir -p ${dir}/metadata/v1 && cat > ${dir}/metadata/v1/user-data && chmod -R a+rX ${dir} && ` +
-        `(systemctl is-active --quiet rehearsal-metadata || systemd-run --quiet --unit=rehearsal-metadata ` +
-        `python3 -m http.server 80 --bind ${METADATA_ADDRESS} --directory ${dir})`,
-      { input: userData },
-    )
   }
 
   /** Waits until systemd inside says the boot is over (running or degraded). */

@@ -51,11 +51,13 @@ ip netns add "$MACHINE"
 ip -n "$CLIENT" link add rh0 type veth peer name eth0 netns "$MACHINE"
 ip -n "$CLIENT" addr add 192.0.2.1/24 dev rh0
 ip -n "$MACHINE" addr add 192.0.2.2/24 dev eth0
-# The metadata service's address, on the machine namespace's own loopback (a stand-in serves it there).
-ip -n "$MACHINE" addr add 169.254.169.254/32 dev lo
+# DigitalOcean's metadata service: a link-local route from the machine, answered by a stand-in in the
+# client namespace (the rehearsal's own process), as a host outside the droplet.
+ip -n "$CLIENT" addr add 169.254.169.254/32 dev lo
 for ns in "$CLIENT" "$MACHINE"; do ip -n "$ns" link set lo up; done
 ip -n "$CLIENT" link set rh0 up
 ip -n "$MACHINE" link set eth0 up
+ip -n "$MACHINE" route add 169.254.169.254/32 dev eth0
 
 echo "=== boot rehearsal: boot and checks (inside network namespace $CLIENT)"
 # nsenter --net changes only the network namespace (ip netns exec would also remount /sys and hide the

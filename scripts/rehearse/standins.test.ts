@@ -2,9 +2,12 @@
 // guacd's address parsing (musl getopt over the image's entrypoint) and Guacamole's JSON-auth check
 // (against the known-answer vector in the droplet-stack reference, made with the openssl CLI).
 import { execFileSync, spawnSync } from 'node:child_process'
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { encryptGuacamoleToken } from '../../main/core/guacamole-token'
+import { guacamoleEntrypointHook } from '../../main/core/recipe/hardening'
 
 const STANDINS = join(import.meta.dirname, 'standins')
 const python = spawnSync('python3', ['--version']).status === 0
@@ -51,5 +54,31 @@ describe.runIf(python)('rehearsal stand-ins', () => {
     const r = verify(encryptGuacamoleToken(json, key), key, Date.now())
     expect(r.code).toBe(0)
     expect(JSON.parse(r.out)).toEqual(JSON.parse(json))
+  })
+})
+
+describe.runIf(python)('rehearsal stand-ins: the Guacamole image entrypoint', () => {
+  function tomcatSettings(volumes: (dir: string) => string[]): string {
+    const dir = mkdtempSync(join(tmpdir(), 'dictumal-standin-'))
+    try {
+      mkdirSync(join(dir, 'bin'))
+      copyFileSync(join(STANDINS, 'xmlstarlet'), join(dir, 'bin', 'xmlstarlet'))
+      chmodSync(join(dir, 'bin', 'xmlstarlet'), 0o755)
+      writeFileSync(join(dir, 'hook.sh'), guacamoleEntrypointHook())
+      const script = 'import os, sys; sys.path.insert(0, sys.argv[1]); import guacamole as g; print(g.tomcat_settings(g.entrypoint(os.environ)))'
+      return execFileSync('python3', ['-c', script, STANDINS], {
+        env: { ...process.env, STANDIN_IMAGE_BIN: join(dir, 'bin'), STANDIN_ROOT: join(dir, 'root'), STANDIN_VOLUMES: JSON.stringify(volumes(dir)) },
+      })
+        .toString()
+        .trim()
+        .replace(dir, 'DIR')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+
+  it("stock server.xml: every address and an access log; the recipe's entrypoint.d hook: loopback and no access log", () => {
+    expect(tomcatSettings(() => [])).toMatch(/^\('0\.0\.0\.0', 'DIR\/root\/tmp\/catalina-base\.\w+\/logs\/localhost_access_log\.%s\.txt'\)$/)
+    expect(tomcatSettings((dir) => [`${join(dir, 'hook.sh')}:/opt/guacamole/entrypoint.d/600-dictumal.sh:ro`])).toBe("('127.0.0.1', None)")
   })
 })
