@@ -1,21 +1,34 @@
-// The deployment benchmark (`npm run bench`): 20 deployments at once through the real engine against
-// the fake DigitalOcean and a farm of fake droplets on loopback. It measures and prints; it never gates.
+// The deployment benchmark (`npm run bench`): 20, then 100 deployments at once through the real engine
+// against the fake DigitalOcean and a farm of fake droplets on loopback, then one store update with 1,000
+// old records in the data file. It measures and prints next to the targets; it never gates.
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Deployment } from '../../preload/contract'
 import { createAppServices } from '../../main/core/app-services'
 import { setLogSink } from '../../main/core/log'
 import { MemorySecrets } from '../../main/core/secrets'
-import { createConstitution } from '../../main/core/store'
+import { createConstitution, openStore } from '../../main/core/store'
 import { startFakeCloud } from '../../test/fakes/droplet-farm'
+import { sampleDeployment } from '../../test/fixtures/deployment'
 
-const COUNT = Number(process.env.DICTUMAL_BENCH_COUNT ?? 20)
+// DICTUMAL_BENCH_COUNT=50 (or 20,50) runs only those counts.
+const COUNTS = (process.env.DICTUMAL_BENCH_COUNT ?? '20,100')
+  .split(',')
+  .map((n) => Number(n.trim()))
+  .filter((n) => Number.isInteger(n) && n > 0)
 const DEADLINE_MS = 180_000
-const TARGET_CALLS = 10
-const TARGET_MEDIAN_MS = 1000
-const TARGET_MAX_MS = 2000
+const TARGET_CALLS = 2
+const OLD_RECORDS = 1000
+const STORE_UPDATES = 60
+const TARGET_UPDATE_MS = 20
+
+/** Gateway up → ACTIVE: SPEC §4 and issue 15. The max target is set for 20 at once only. */
+function latencyTargets(count: number): { medianMs: number; maxMs: number | null } {
+  return count <= 20 ? { medianMs: 300, maxMs: 1000 } : { medianMs: 1000, maxMs: null }
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -36,14 +49,17 @@ function verdict(ok: boolean): string {
   return ok ? 'ok' : 'OVER'
 }
 
-async function main(): Promise<void> {
-  // Engine warnings would drown the table; errors still show.
-  setLogSink((line) => {
-    if (/ ERROR /.test(line)) process.stderr.write(`${line}\n`)
-  })
+function load(): string {
+  return loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ')
+}
+
+async function deployments(count: number): Promise<void> {
+  const loadBefore = load()
   const token = `dop_v1_${randomBytes(32).toString('hex')}`
   const cloud = await startFakeCloud({
-    digitalOcean: { token, activeAfterMs: 1000, ipAfterMs: 1500, dropletLimit: COUNT + 5 },
+    digitalOcean: { token, activeAfterMs: 1000, ipAfterMs: 1500, dropletLimit: count + 5 },
     // 150 ms a step, ±20 %: real droplets started together do not finish in lockstep.
     farm: { dropletOptions: () => ({ timeline: { stepMs: 120 + Math.round(Math.random() * 60) } }) },
   })
@@ -58,6 +74,9 @@ async function main(): Promise<void> {
     const constitution = await createConstitution(services.store, { name: 'Bench', body: '# Bench\n' })
     if (!constitution.ok) throw new Error(constitution.error.message)
 
+    // How late this process's event loop ran (a loaded machine shows here): every figure below includes it.
+    const lag = monitorEventLoopDelay({ resolution: 10 })
+    lag.enable()
     const requestsBefore = cloud.digitalOcean.requests.length
     const cpuBefore = process.cpuUsage()
     const startedAt = Date.now()
@@ -66,7 +85,7 @@ async function main(): Promise<void> {
     const settled = new Promise<void>((resolve) => {
       const check = (deployments: readonly Deployment[]): void => {
         const mine = deployments.filter((d) => d.constitutionId === constitution.value.id)
-        if (mine.length === COUNT && mine.every((d) => d.status !== 'PROVISIONING' && d.status !== 'CONFIGURING')) {
+        if (mine.length === count && mine.every((d) => d.status !== 'PROVISIONING' && d.status !== 'CONFIGURING')) {
           off()
           resolve()
         }
@@ -74,7 +93,7 @@ async function main(): Promise<void> {
       const off = services.store.onChange((data) => check(data.deployments))
     })
     const created = await Promise.allSettled(
-      Array.from({ length: COUNT }, () => services.engine.create({ constitutionId: constitution.value.id, region: 'nyc3', size: 's-2vcpu-4gb' })),
+      Array.from({ length: count }, () => services.engine.create({ constitutionId: constitution.value.id, region: 'nyc3', size: 's-2vcpu-4gb' })),
     )
     const createFailures = created.filter((c) => c.status === 'rejected').length
     let timedOut = false
@@ -88,6 +107,7 @@ async function main(): Promise<void> {
       ),
     ])
     const wallMs = Date.now() - startedAt
+    lag.disable()
     const cpu = process.cpuUsage(cpuBefore)
     const memory = process.memoryUsage()
     await services.engine.stop()
@@ -101,36 +121,116 @@ async function main(): Promise<void> {
       byKind.set(key, (byKind.get(key) ?? 0) + 1)
     }
     const latencies: number[] = []
+    // Where the time goes: the wait for the next probe, the token check, then stamping ACTIVE.
+    const parts = { probe: [] as number[], token: [] as number[], stamp: [] as number[] }
+    let probesPerDroplet = 0
+    let firstProbeLate = 0
     for (const d of active) {
       const droplet = d.dropletId === null ? undefined : cloud.farm.droplets.get(d.dropletId)
       const gatewayUpAt = droplet?.timestamps.gatewayUpAt ?? null
-      if (gatewayUpAt === null || d.activeAt === null) continue
-      latencies.push(Date.parse(d.activeAt) - gatewayUpAt)
+      if (!droplet || gatewayUpAt === null || d.activeAt === null) continue
+      const activeAt = Date.parse(d.activeAt)
+      latencies.push(activeAt - gatewayUpAt)
+      probesPerDroplet += droplet.record.requests.filter((r) => r.path === '/dictumal/status.json').length / active.length
+      const firstProbe = droplet.record.requests.find((r) => r.path === '/dictumal/status.json')?.at
+      if (firstProbe === undefined || firstProbe >= gatewayUpAt) firstProbeLate += 1
+      const seen = droplet.record.requests.find((r) => r.port === 'https' && r.at >= gatewayUpAt)?.at
+      const accepted = droplet.record.tokensAccepted[0]?.at
+      if (seen === undefined || accepted === undefined) continue
+      parts.probe.push(seen - gatewayUpAt)
+      parts.token.push(accepted - seen)
+      parts.stamp.push(activeAt - accepted)
     }
-    const callsPerDeployment = requests.length / COUNT
+    const callsPerDeployment = requests.length / count
+    const targets = latencyTargets(count)
     const med = median(latencies)
     const max = latencies.length > 0 ? Math.max(...latencies) : Number.NaN
 
-    console.log(`\nDictumal engine benchmark: ${COUNT} deployments at once (fake DigitalOcean: active after 1 s, IP after 1.5 s; fake droplets: ~150 ms per setup step)\n`)
+    console.log(`\n${count} deployments at once (fake DigitalOcean: active after 1 s, IP after 1.5 s; fake droplets: ~150 ms per setup step)`)
+    console.log(`load average before / after: ${loadBefore} / ${load()}\n`)
     row('measure', 'value', 'target')
-    row('deployments ACTIVE', `${active.length} / ${COUNT}`, timedOut ? `(gave up after ${DEADLINE_MS / 1000} s)` : '')
+    row('deployments ACTIVE', `${active.length} / ${count}`, timedOut ? `(gave up after ${DEADLINE_MS / 1000} s)` : '')
     if (createFailures > 0) row('creates that failed', String(createFailures))
     row('wall time, first create → last settled', `${(wallMs / 1000).toFixed(2)} s`)
     row('DigitalOcean calls in total', String(requests.length))
     row('DigitalOcean calls per deployment', callsPerDeployment.toFixed(2), `≤ ${TARGET_CALLS}  ${verdict(callsPerDeployment <= TARGET_CALLS)}`)
-    row('gateway up → ACTIVE, median', `${Math.round(med)} ms`, `≤ ${TARGET_MEDIAN_MS} ms  ${verdict(med <= TARGET_MEDIAN_MS)}`)
-    row('gateway up → ACTIVE, max', `${Math.round(max)} ms`, `≤ ${TARGET_MAX_MS} ms  ${verdict(max <= TARGET_MAX_MS)}`)
+    row('gateway up → ACTIVE, median', `${Math.round(med)} ms`, `≤ ${targets.medianMs} ms  ${verdict(med <= targets.medianMs)}`)
+    row('gateway up → ACTIVE, max', `${Math.round(max)} ms`, targets.maxMs === null ? '' : `≤ ${targets.maxMs} ms  ${verdict(max <= targets.maxMs)}`)
+    row('  of which: until a probe reached it, median', `${Math.round(median(parts.probe))} ms`)
+    row('  of which: gateway answer → token accepted', `${Math.round(median(parts.token))} ms`)
+    row('  of which: token accepted → ACTIVE stamped', `${Math.round(median(parts.stamp))} ms`)
+    row('beacon probes per droplet (whole boot)', probesPerDroplet.toFixed(1))
+    row('droplets first probed after their gateway was up', `${firstProbeLate} / ${latencies.length}`)
+    row('event loop delay, median / p99', `${Math.round(lag.percentile(50) / 1e6)} / ${Math.round(lag.percentile(99) / 1e6)} ms`)
     row('CPU (user + system; engine and fakes)', `${((cpu.user + cpu.system) / 1000).toFixed(0)} ms`)
     row('heap used / heap total', `${mb(memory.heapUsed)} / ${mb(memory.heapTotal)}`)
     row('resident set size', mb(memory.rss))
     console.log('\nDigitalOcean calls by kind:')
     for (const [kind, n] of [...byKind].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(5)}  ${kind}`)
-    console.log('\nFigures only: the benchmark never fails on them.')
   } finally {
     await services.close()
     await cloud.close()
     await rm(dataDir, { recursive: true, force: true })
   }
+}
+
+/** One update of one live record in a data file that also holds 1,000 DESTROYED ones. */
+async function storeUpdate(): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'dictumal-bench-store-'))
+  const store = await openStore(dataDir, { watch: false })
+  const loadBefore = load()
+  try {
+    const live = sampleDeployment({ id: 'ffffffff-0000-4000-8000-000000000000' })
+    await store.update((draft) => {
+      for (let i = 0; i < OLD_RECORDS; i += 1) {
+        const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`
+        draft.deployments.push(
+          sampleDeployment({
+            id,
+            name: `dictumal-old-${i}`,
+            dropletId: 100_000 + i,
+            ip: `203.0.113.${i % 250}`,
+            status: 'DESTROYED',
+            stage: 'active',
+            percent: 100,
+            activeAt: '2026-01-01T00:10:00.000Z',
+            destroyedAt: '2026-01-02T00:00:00.000Z',
+          }),
+        )
+      }
+      draft.deployments.push(live)
+    })
+    const times: number[] = []
+    for (let i = 0; i < STORE_UPDATES; i += 1) {
+      const started = performance.now()
+      await store.update((draft) => {
+        const index = draft.deployments.findIndex((d) => d.id === live.id)
+        const current = draft.deployments[index]
+        if (current) draft.deployments[index] = { ...current, percent: 22 + (i % 70), updatedAt: new Date().toISOString() }
+      })
+      times.push(performance.now() - started)
+    }
+    const med = median(times)
+    console.log(`\nOne store update (locked read, one record changed, atomic write with fsync), ${OLD_RECORDS} DESTROYED records in the file`)
+    console.log(`load average before / after: ${loadBefore} / ${load()}\n`)
+    row('measure', 'value', 'target')
+    row(`store update, median of ${STORE_UPDATES}`, `${med.toFixed(1)} ms`, `≤ ${TARGET_UPDATE_MS} ms  ${verdict(med <= TARGET_UPDATE_MS)}`)
+    row('store update, fastest / slowest', `${Math.min(...times).toFixed(1)} / ${Math.max(...times).toFixed(1)} ms`)
+  } finally {
+    await store.close()
+    await rm(dataDir, { recursive: true, force: true })
+  }
+}
+
+async function main(): Promise<void> {
+  // Engine warnings would drown the table; errors still show.
+  setLogSink((line) => {
+    if (/ ERROR /.test(line)) process.stderr.write(`${line}\n`)
+  })
+  console.log('Dictumal engine benchmark (real engine and store, fake DigitalOcean and droplets on loopback)')
+  for (const count of COUNTS) await deployments(count)
+  await storeUpdate()
+  console.log('\nFigures only: the benchmark never fails on them.')
 }
 
 await main()

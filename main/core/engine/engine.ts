@@ -5,7 +5,7 @@
 // running engine (the app, a waiting CLI) advances the same deployments and sees the others' work.
 import { randomUUID } from 'node:crypto'
 import type { Agent } from 'undici'
-import type { Beacon } from '../recipe'
+import type { Beacon, BeaconStep } from '../recipe'
 import type { Deployment, ReadinessChecks, UnmanagedDroplet } from '../../../preload/contract'
 import { generateDeploymentCertificate } from '../certificate'
 import { generateDeploymentSecrets, type DeploymentSecrets } from '../deployment-secrets'
@@ -15,6 +15,7 @@ import { buildLaunchUrl, mintLaunchToken } from '../guacamole-token'
 import { IMAGE_TAG } from '../images/names'
 import { log } from '../log'
 import { buildUserData, describeBeaconFailure, dropletNameFor } from '../recipe'
+import { WriteCoalescer } from '../store/coalesce'
 import { findDeploymentByPrefix } from '../store/records'
 import { isHibernationStatus, provisioningStartedAt } from '../hibernation/lifecycle'
 import { AppError } from '../user-error'
@@ -27,6 +28,7 @@ import {
   STAGE_PERCENT,
   type Observation,
 } from './progress'
+import { DEFAULT_PROBE_TIMING, nearGateway, nextProbeDelay, remember, type ProbeMemory, type ProbeSight, type ProbeTiming } from './probe-schedule'
 import { fetchBeacon, gatewayAcceptsToken, pinnedAgent, probeGuacamoleHttp, probeGuacamoleHttps } from './probes'
 
 export const OWNERSHIP_TAG = 'dictumal'
@@ -64,6 +66,8 @@ export interface CloudPort {
 export interface ProbeResult {
   checks: ReadinessChecks
   failedStep: Beacon['failed']
+  /** The beacon's step and when it began (droplet clock), for the probe timing; null when no beacon answered. */
+  beacon?: { step: BeaconStep; stepStartedAt: number | null } | null
 }
 
 /** The readiness probes, injectable so unit tests can script a droplet without sockets. */
@@ -91,8 +95,13 @@ export interface EngineOptions {
   gatewayHost: () => string
   provisioningTimeoutMs?: number
   configuringTimeoutMs?: number
-  /** How often in-progress deployments are probed (readiness is seen within about this long). */
+  /**
+   * The loop's steady beat (hibernation hook, deployments not reachable yet), and the longest pause between
+   * two probes of one droplet; probes themselves adapt (probeTiming) and are usually sooner near the gateway.
+   */
   probeIntervalMs?: number
+  /** Adaptive probe timing (main/core/engine/probe-schedule.ts); defaults to DEFAULT_PROBE_TIMING. */
+  probeTiming?: Partial<ProbeTiming>
   /** First and longest pause between DigitalOcean look-ups for one deployment. */
   cloudIntervalMs?: { first: number; max: number }
   /** A PROVISIONING record without a droplet id is given this long for its create to land. */
@@ -115,11 +124,21 @@ interface Watch {
   configuringSince: number | null
   /** When the provisioning clock started: the record's creation, or an adoption. */
   provisioningSince: number | null
+  /** A look-up or probe of this deployment is under way. */
+  busy: boolean
+  /** This deployment's own due time for its next look. */
+  nextObserveAt: number
+  sight: ProbeSight | null
+  memory: ProbeMemory | null
+  /** The latest change handed to the writer and not yet known to be on disk. */
+  unwritten: Deployment | null
 }
 
 /** Real sockets: the probes of SPEC §4, HTTPS pinned in the handshake. */
 export class NetworkProber implements ProberPort {
   private readonly agents = new Map<string, Agent>()
+  /** Per address, what the last probe saw: whether a beacon answered and whether the gateway was near. */
+  private readonly last = new Map<string, { beacon: boolean; near: boolean }>()
 
   private agent(fingerprint: string): Agent {
     let agent = this.agents.get(fingerprint)
@@ -134,14 +153,22 @@ export class NetworkProber implements ProberPort {
     // VNC is only ever learnt from the beacon: TigerVNC black-marks every new connection from an address,
     // so nothing of ours connects to 5901. On a real droplet UFW drops 8080, so that probe only times out;
     // when the beacon answers, its own view is used and the outside probe is not waited for.
-    const outside = probeGuacamoleHttp(ip)
-    const [beacon, guacHttps] = await Promise.all([fetchBeacon(ip), probeGuacamoleHttps(ip, this.agent(fingerprint))])
-    const [vnc, guacHttp] = beacon.beacon
-      ? [beacon.beacon.checks.vnc5901, beacon.beacon.checks.guacHttp8080]
-      : [false, await outside]
+    // HTTPS is asked alongside the beacon only near the gateway (or when unsure); while the droplet installs,
+    // only if the beacon's answer says it is near after all.
+    const last = this.last.get(ip)
+    const outside = last?.beacon === true ? null : probeGuacamoleHttp(ip)
+    const early = last?.near === false ? null : probeGuacamoleHttps(ip, this.agent(fingerprint))
+    const beacon = await fetchBeacon(ip)
+    const b = beacon.beacon
+    const [vnc, guacHttp] = b ? [b.checks.vnc5901, b.checks.guacHttp8080] : [false, await (outside ?? probeGuacamoleHttp(ip))]
+    const near = nearGateway({ step: b?.step ?? null, http80: beacon.http80, guacHttp8080: guacHttp, guacHttps443: false })
+    const guacHttps = early ? await early : near ? await probeGuacamoleHttps(ip, this.agent(fingerprint)) : false
+    this.last.set(ip, { beacon: b !== null, near: near || guacHttps })
+    const started = b ? Date.parse(b.timings?.[b.step]?.start ?? '') : Number.NaN
     return {
       checks: { vnc5901: vnc, http80: beacon.http80, guacHttp8080: guacHttp, guacHttps443: guacHttps },
-      failedStep: beacon.beacon?.failed ?? null,
+      failedStep: b?.failed ?? null,
+      beacon: b ? { step: b.step, stepStartedAt: Number.isFinite(started) ? started : null } : null,
     }
   }
 
@@ -152,6 +179,7 @@ export class NetworkProber implements ProberPort {
   async close(): Promise<void> {
     const agents = [...this.agents.values()]
     this.agents.clear()
+    this.last.clear()
     await Promise.all(agents.map((a) => a.close().catch(() => {})))
   }
 }
@@ -185,8 +213,15 @@ export class Engine {
   private unmanagedList: UnmanagedDroplet[] = []
   private readonly unmanagedListeners = new Set<(list: UnmanagedDroplet[]) => void>()
   private timer: NodeJS.Timeout | null = null
+  private wakeAt = 0
   private ticking: Promise<void> | null = null
   private stopped = true
+  /** The engine's own writes: the changes of one turn (many deployments) go to disk as one locked write. */
+  private readonly writes: WriteCoalescer
+  private readonly inFlight = new Set<Promise<void>>()
+  private cloudBusy = false
+  private hookRunning: Promise<void> | null = null
+  private nextHookAt = 0
 
   constructor(options: EngineOptions) {
     this.options = options
@@ -196,6 +231,7 @@ export class Engine {
     this.watchCloud = options.watchCloud ?? options.cloud
     this.clock = options.clock ?? systemClock
     this.prober = options.prober ?? new NetworkProber()
+    this.writes = new WriteCoalescer(options.store)
   }
 
   private get provisioningTimeoutMs(): number {
@@ -306,7 +342,7 @@ export class Engine {
       hibernation: null,
     }
     // The record exists before DigitalOcean is asked, so a crash here is found again by its tag.
-    await this.store.update((draft) => {
+    await this.writes.update((draft) => {
       draft.deployments.push(record)
     })
 
@@ -336,7 +372,7 @@ export class Engine {
     } catch (error) {
       if (nothingWasCreated(error)) {
         // DigitalOcean refused (bad token, limit, sold out…): nothing exists, so nothing is kept.
-        await this.store.update((draft) => {
+        await this.writes.update((draft) => {
           draft.deployments = draft.deployments.filter((d) => d.id !== id)
         })
         await this.forgetSecrets(id)
@@ -421,31 +457,51 @@ export class Engine {
     this.timer = null
     await this.ticking
     await Promise.allSettled([...this.creating.values()])
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+    await this.writes.settled()
     for (const id of [...this.watches.keys()]) this.dropWatch(id)
     await this.prober.close()
   }
 
+  /** Wakes the loop after `delayMs`, unless it is already due to wake sooner. */
   private schedule(delayMs: number): void {
     if (this.stopped) return
+    const at = Date.now() + Math.max(0, delayMs)
+    if (this.timer && this.wakeAt <= at) return
     if (this.timer) clearTimeout(this.timer)
+    this.wakeAt = at
     this.timer = setTimeout(() => {
       this.timer = null
-      const started = Date.now()
-      // Rounds start on a steady beat, however long the last one took.
-      void this.tick().finally(() => this.schedule(Math.max(0, (this.options.probeIntervalMs ?? 1000) - (Date.now() - started))))
-    }, delayMs)
+      // Starts what is due and sleeps until the next due time: no round waits for another deployment's probe.
+      void this.beat().finally(() => this.schedule(this.nextWakeMs()))
+    }, Math.max(0, delayMs))
   }
 
-  /** Run the next round soon (after a create, say). */
+  /** Run the loop soon (after a create, say). */
   private kick(): void {
-    if (!this.stopped && !this.ticking) this.schedule(50)
+    if (!this.stopped) this.schedule(0)
+  }
+
+  private get beatMs(): number {
+    return this.options.probeIntervalMs ?? 1000
   }
 
   private watch(id: string): Watch {
     let w = this.watches.get(id)
     if (!w) {
       const first = this.options.cloudIntervalMs?.first ?? 2000
-      w = { nextCloudAt: 0, cloudDelayMs: first, dropletActive: false, configuringSince: null, provisioningSince: null }
+      w = {
+        nextCloudAt: 0,
+        cloudDelayMs: first,
+        dropletActive: false,
+        configuringSince: null,
+        provisioningSince: null,
+        busy: false,
+        nextObserveAt: 0,
+        sight: null,
+        memory: null,
+        unwritten: null,
+      }
       this.watches.set(id, w)
     }
     return w
@@ -455,10 +511,17 @@ export class Engine {
     this.watches.delete(id)
   }
 
-  /** One round: DigitalOcean where needed, probes where there is an IP, then every change in one write. */
+  /**
+   * One round: starts whatever is due (a DigitalOcean look-up shared by many, each deployment's own probe)
+   * and resolves once that work and its writes are done. The timer does not wait for it: see beat().
+   */
   tick(): Promise<void> {
     if (this.ticking) return this.ticking
-    this.ticking = this.round()
+    this.ticking = (async () => {
+      await this.runHook()
+      await Promise.all(this.startDue())
+      await this.writes.settled()
+    })()
       .catch((error: unknown) => log.error('engine', 'watch round failed', error))
       .finally(() => {
         this.ticking = null
@@ -466,42 +529,144 @@ export class Engine {
     return this.ticking
   }
 
-  private async round(): Promise<void> {
-    await this.options.onTick?.().catch((error: unknown) => log.error('engine', 'hibernation round failed', error))
-    const records = this.store.read().deployments.filter(isInProgress)
-    for (const id of [...this.watches.keys()]) if (!records.some((r) => r.id === id)) this.dropWatch(id)
-    if (records.length === 0) return
-
-    const updates = new Map<string, Deployment>()
-    // DigitalOcean and the probes run side by side: a slow API call never delays a ready gateway.
-    const cloudAsked = this.askCloud(records, updates)
-
-    await Promise.all(
-      records.map(async (record) => {
-        const cloudView = cloudAsked.due.has(record.id) ? await cloudAsked.view : undefined
-        if (updates.get(record.id) && !isInProgress(updates.get(record.id) as Deployment)) return
-        const current = updates.get(record.id) ?? record
-        const next = await this.observe(current, cloudView?.get(record.id))
-        if (next !== record) updates.set(record.id, next)
-      }),
-    )
-
-    if (updates.size === 0) return
-    await this.store.update((draft) => {
-      draft.deployments = draft.deployments.map((onDisk) => {
-        const mine = updates.get(onDisk.id)
-        return mine ? mergeProgress(onDisk, mine) : onDisk
-      })
-    })
+  /** The timer's round: the hook on its own beat, then what is due, without waiting for any of it. */
+  private async beat(): Promise<void> {
+    try {
+      if (this.clock.now() >= this.nextHookAt) void this.runHook()
+      this.startDue()
+    } catch (error) {
+      log.error('engine', 'watch round failed', error)
+    }
   }
 
-  /** Asks DigitalOcean about deployments that still need it, sharing one listing between many. */
-  private askCloud(records: Deployment[], updates: Map<string, Deployment>): { due: Set<string>; view: Promise<Map<string, Droplet | 'missing'>> } {
+  private runHook(): Promise<void> {
+    if (!this.options.onTick) return Promise.resolve()
+    if (this.hookRunning) return this.hookRunning
+    this.nextHookAt = this.clock.now() + this.beatMs
+    this.hookRunning = this.options
+      .onTick()
+      .catch((error: unknown) => log.error('engine', 'hibernation round failed', error))
+      .finally(() => {
+        this.hookRunning = null
+      })
+    return this.hookRunning
+  }
+
+  private track(work: Promise<void>): Promise<void> {
+    const tracked = work
+      .catch((error: unknown) => log.error('engine', 'watching a deployment failed', error))
+      .finally(() => {
+        this.inFlight.delete(tracked)
+        this.schedule(this.nextWakeMs())
+      })
+    this.inFlight.add(tracked)
+    return tracked
+  }
+
+  // DigitalOcean may show the IP while the droplet is still `new`: keep asking until it is active.
+  private needsCloud(r: Deployment): boolean {
+    return r.dropletId === null || r.ip === null || (r.status === 'PROVISIONING' && !this.watch(r.id).dropletActive)
+  }
+
+  private startDue(): Promise<void>[] {
     const now = this.clock.now()
-    // DigitalOcean may show the IP while the droplet is still `new`: keep asking until it is active.
-    const needsCloud = (r: Deployment): boolean => r.dropletId === null || r.ip === null || (r.status === 'PROVISIONING' && !this.watch(r.id).dropletActive)
-    const due = records.filter((r) => needsCloud(r) && this.watch(r.id).nextCloudAt <= now && !this.creating.has(r.id))
-    return { due: new Set(due.map((r) => r.id)), view: this.lookUp(due, updates, now) }
+    const records = this.store.read().deployments.filter(isInProgress)
+    const live = new Set(records.map((r) => r.id))
+    for (const id of [...this.watches.keys()]) if (!live.has(id)) this.dropWatch(id)
+    const work: Promise<void>[] = []
+
+    // One listing serves every deployment that needs DigitalOcean now or soon, so calls do not grow with them.
+    if (!this.cloudBusy) {
+      const wanting = records.filter((r) => this.needsCloud(r) && !this.watch(r.id).busy && !this.creating.has(r.id))
+      if (wanting.some((r) => this.watch(r.id).nextCloudAt <= now)) {
+        const window = Math.round((this.options.cloudIntervalMs?.first ?? 2000) / 2)
+        work.push(this.track(this.askCloud(wanting.filter((r) => this.watch(r.id).nextCloudAt <= now + window))))
+      }
+    }
+    for (const record of records) {
+      const w = this.watch(record.id)
+      if (w.busy || w.nextObserveAt > now) continue
+      work.push(this.track(this.observeOne(record.id, undefined)))
+    }
+    return work
+  }
+
+  /** When the loop must wake next: the earliest due probe, look-up or hook, and at least once a beat. */
+  private nextWakeMs(): number {
+    const now = this.clock.now()
+    let next = now + this.beatMs
+    if (this.options.onTick) next = Math.min(next, this.nextHookAt)
+    for (const record of this.store.read().deployments) {
+      const w = isInProgress(record) ? this.watches.get(record.id) : undefined
+      if (!w || w.busy) continue
+      next = Math.min(next, w.nextObserveAt)
+      if (!this.cloudBusy && this.needsCloud(record) && !this.creating.has(record.id)) next = Math.min(next, w.nextCloudAt)
+    }
+    return Math.max(5, next - now)
+  }
+
+  /** Asks DigitalOcean about deployments that still need it (one tagged listing for many), then looks at each. */
+  private async askCloud(due: Deployment[]): Promise<void> {
+    const now = this.clock.now()
+    const verdicts = new Map<string, Deployment>()
+    this.cloudBusy = true
+    for (const r of due) this.watch(r.id).busy = true
+    let view: Map<string, Droplet | 'missing'>
+    try {
+      view = await this.lookUp(due, verdicts, now)
+    } finally {
+      this.cloudBusy = false
+      for (const r of due) this.watch(r.id).busy = false
+    }
+    await Promise.all(
+      due.map(async (record) => {
+        const verdict = verdicts.get(record.id)
+        if (verdict) return this.writeProgress(verdict)
+        return this.observeOne(record.id, view.get(record.id))
+      }),
+    )
+  }
+
+  /** Looks at one deployment (probing it if it can be reached) and writes what changed. */
+  private async observeOne(id: string, fromCloud: Droplet | 'missing' | undefined): Promise<void> {
+    const w = this.watch(id)
+    if (w.busy) return
+    w.busy = true
+    try {
+      const onDisk = this.store.read().deployments.find((d) => d.id === id)
+      if (!onDisk || !isInProgress(onDisk)) return
+      // A change still on its way to disk is the base: the next probe does not wait for that write.
+      const record = w.unwritten ? mergeProgress(onDisk, w.unwritten) : onDisk
+      if (!isInProgress(record)) return
+      const next = await this.observe(record, fromCloud)
+      if (next !== record) {
+        w.unwritten = next
+        void this.track(
+          this.writeProgress(next).finally(() => {
+            if (w.unwritten === next) w.unwritten = null
+          }),
+        )
+      }
+    } finally {
+      w.busy = false
+      w.nextObserveAt = this.clock.now() + this.observeDelay(w)
+    }
+  }
+
+  /** Adaptive (main/core/engine/probe-schedule.ts) once the droplet can be probed; a steady beat before. */
+  private observeDelay(w: Watch): number {
+    if (w.sight === null || w.memory === null) return this.beatMs
+    const timing = { ...DEFAULT_PROBE_TIMING, ...this.options.probeTiming }
+    return nextProbeDelay(w.sight, w.memory, this.clock.now(), timing, this.options.probeIntervalMs)
+  }
+
+  /** This process's view of one deployment, merged into the file with the other changes of this turn. */
+  private writeProgress(mine: Deployment): Promise<void> {
+    return this.writes.update((draft) => {
+      const index = draft.deployments.findIndex((d) => d.id === mine.id)
+      const onDisk = draft.deployments[index]
+      if (onDisk) draft.deployments[index] = mergeProgress(onDisk, mine)
+    })
   }
 
   private async lookUp(due: Deployment[], updates: Map<string, Deployment>, now: number): Promise<Map<string, Droplet | 'missing'>> {
@@ -570,32 +735,50 @@ export class Engine {
     const dropletActive = w.dropletActive || (current.ip !== null && current.status === 'CONFIGURING')
     let observation: Observation = { dropletActive, ip: current.ip, checks: { ...NO_CHECKS }, tokenAccepted: false }
 
+    let seenAt: string | null = null
     if (dropletActive && current.ip !== null) {
       const result = await this.prober.probe(current.ip, current.certFingerprint)
+      this.noteSight(w, result)
       if (result.failedStep) {
         return failed(current, stepFailedMessage(result.failedStep), this.nowIso())
       }
       observation = { ...observation, checks: result.checks }
       if (result.checks.guacHttps443) {
         // Show final-health-check (92 %) while the token check runs, so no stage is skipped.
+        // That write goes on while the token is checked; ACTIVE is written after it, and stamped when it was seen.
         const checking = advance(current, observation, this.nowIso())
+        let shown: Promise<void> = Promise.resolve()
         if (checking !== current && checking.stage === 'final-health-check') {
-          await this.store.update((draft) => {
-            draft.deployments = draft.deployments.map((d) => (d.id === checking.id ? mergeProgress(d, checking) : d))
-          })
+          shown = this.writeProgress(checking)
+          // Awaited below; this only keeps a failure meanwhile from counting as unhandled.
+          shown.catch(() => {})
           current = checking
         }
         observation.tokenAccepted = await this.tokenAccepted(current)
+        seenAt = this.nowIso()
+        await shown
       }
     }
 
-    let next = advance(current, observation, this.nowIso())
+    let next = advance(current, observation, seenAt ?? this.nowIso())
     if (next.status === 'CONFIGURING' && w.configuringSince === null) {
       // First sight in this process (a restart, the CLI): the 20 minutes count from now.
       w.configuringSince = this.clock.now()
     }
     next = this.enforceTimeouts(next, w)
     return next
+  }
+
+  private noteSight(w: Watch, result: ProbeResult): void {
+    const sight: ProbeSight = {
+      step: result.beacon?.step ?? null,
+      stepStartedAt: result.beacon?.stepStartedAt ?? null,
+      http80: result.checks.http80,
+      guacHttp8080: result.checks.guacHttp8080,
+      guacHttps443: result.checks.guacHttps443,
+    }
+    w.sight = sight
+    w.memory = remember(w.memory, sight, this.clock.now())
   }
 
   private async tokenAccepted(d: Deployment): Promise<boolean> {
@@ -625,7 +808,7 @@ export class Engine {
   }
 
   private async patch(id: string, fn: (d: Deployment) => Deployment, options: { force?: boolean } = {}): Promise<void> {
-    await this.store.update((draft) => {
+    await this.writes.update((draft) => {
       draft.deployments = draft.deployments.map((d) => {
         if (d.id !== id) return d
         if (!options.force && d.status === 'DESTROYED') return d

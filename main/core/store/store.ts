@@ -7,7 +7,8 @@ import { Low, type Adapter } from 'lowdb'
 import { ensureDataDir } from '../data-dir'
 import { readTextOrNull, writeFileAtomic } from './atomic-file'
 import { acquireLock, type LockOptions } from './file-lock'
-import { emptyStoreData, parseStoreText, validateStoreData, type ParseOutcome, type StoreData } from './schema'
+import { draftOf, serializeStore, settleDraft } from './incremental'
+import { emptyStoreData, parseStoreText, type ParseOutcome, type StoreData } from './schema'
 
 export const STORE_FILE_NAME = 'dictumal.json'
 
@@ -66,7 +67,10 @@ export interface Store {
   readonly recovered: StoreCorruptError | null
   /** The latest known data, deep-frozen: copy what you want to change and go through update(). */
   read(): StoreData
-  /** Locked read-modify-write. `fn` runs on a fresh copy of the file and must be synchronous. */
+  /**
+   * Locked read-modify-write. `fn` runs on a fresh copy of the file (new arrays, records and the objects
+   * directly inside them; deeper objects are frozen: replace them) and must be synchronous.
+   */
   update<T>(fn: (draft: StoreData) => T): Promise<T>
   /** Fired after own writes and after another process changed the file. */
   onChange(listener: ChangeListener): () => void
@@ -83,10 +87,6 @@ class UnreadableFile extends Error {
   }
 }
 
-function serialize(data: StoreData): string {
-  return `${JSON.stringify(data, null, 2)}\n`
-}
-
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value)
@@ -95,29 +95,40 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
-/** lowdb adapter that parses strictly and remembers the raw text, to tell another process's write from ours. */
+/**
+ * lowdb adapter that parses strictly and remembers the raw text, to tell another process's write from ours.
+ * A file still holding exactly what was last read or written is not parsed and validated again.
+ */
 class StoreFile implements Adapter<StoreData> {
   readonly file: string
   lastText: string | null = null
+  #lastData: StoreData | null = null
   constructor(file: string) {
     this.file = file
+  }
+  forget(): void {
+    this.lastText = null
+    this.#lastData = null
   }
   async read(): Promise<StoreData | null> {
     const text = await readTextOrNull(this.file)
     if (text === null) {
-      this.lastText = null
+      this.forget()
       return null
     }
+    if (text === this.lastText && this.#lastData !== null) return this.#lastData
     const outcome = parseStoreText(text)
     if (!outcome.ok) throw new UnreadableFile(outcome)
     this.lastText = text
-    return outcome.data
+    this.#lastData = deepFreeze(outcome.data)
+    return this.#lastData
   }
   async write(data: StoreData): Promise<void> {
-    const text = serialize(data)
-    if (text === this.lastText) return
-    await writeFileAtomic(this.file, text)
+    if (data === this.#lastData) return
+    const text = serializeStore(data)
+    if (text !== this.lastText) await writeFileAtomic(this.file, text)
     this.lastText = text
+    this.#lastData = deepFreeze(data)
   }
 }
 
@@ -152,7 +163,7 @@ class FileStore implements Store {
     await this.#locked(async () => {
       const result = await this.#readUnderLock(null)
       if (result instanceof StoreCorruptError) this.recovered = result
-      this.#current = deepFreeze(structuredClone(this.#db.data))
+      this.#current = deepFreeze(this.#db.data)
     })
     this.#signature = await this.#statSignature()
     if (this.#options.watch !== false) this.#startWatching()
@@ -168,10 +179,12 @@ class FileStore implements Store {
       this.#locked(async () => {
         const before = this.#file.lastText
         const corrupt = await this.#readUnderLock(this.#current)
-        const draft = structuredClone(this.#db.data)
+        // Shallow copies in, only changed records validated and re-serialised: the cost stays flat as records accumulate.
+        const base = this.#db.data
+        const draft = draftOf(base)
         const result = fn(draft)
         if (result instanceof Promise) throw new TypeError('Store.update() needs a synchronous function')
-        const checked = validateStoreData(draft)
+        const checked = settleDraft(base, draft)
         if (!checked.ok) throw new StoreValidationError(checked.detail)
         this.#db.data = checked.data
         await this.#db.write()
@@ -232,8 +245,8 @@ class FileStore implements Store {
     } catch (error) {
       if (!(error instanceof UnreadableFile)) throw error
       const aside = await this.#moveAside(error.outcome)
-      this.#file.lastText = null
-      this.#db.data = lastGood === null ? emptyStoreData() : structuredClone(lastGood)
+      this.#file.forget()
+      this.#db.data = lastGood === null ? emptyStoreData() : lastGood
       if (lastGood !== null) await this.#db.write()
       return aside
     }
@@ -248,7 +261,8 @@ class FileStore implements Store {
   }
 
   #setCurrent(previousText: string | null): void {
-    this.#current = deepFreeze(structuredClone(this.#db.data))
+    // Committed data is frozen and never mutated (updates work on draftOf copies), so it is handed out as is.
+    this.#current = deepFreeze(this.#db.data)
     if (this.#file.lastText !== previousText) this.#emitChange()
   }
 

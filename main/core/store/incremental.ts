@@ -1,0 +1,190 @@
+// What keeps a store update cheap as records pile up (issue 15): the update function gets shallow copies
+// instead of a deep clone, only the records it actually changed are validated, and each committed record's
+// JSON text is kept, so a write with 1,000 old DESTROYED records re-serialises one record, not a thousand.
+// Committed records are frozen and never change, which is what makes reusing them (and their text) sound.
+import { validateStoreData, type StoreData } from './schema'
+
+type Item = Record<string, unknown>
+type Outcome = { ok: true; data: StoreData; changed: boolean } | { ok: false; detail: string }
+
+function isPlainObject(value: unknown): value is Item {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** A copy of the record and of each object directly inside it; deeper objects stay shared (and frozen). */
+function copyItem(item: unknown): unknown {
+  if (!isPlainObject(item)) return item
+  // Spread first: V8 clones a same-shaped object far faster than a key-by-key build.
+  const copy: Item = { ...item }
+  for (const key in copy) {
+    const value = copy[key]
+    if (typeof value === 'object' && value !== null) copy[key] = Array.isArray(value) ? [...(value as unknown[])] : { ...value }
+  }
+  return copy
+}
+
+function shallowEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false
+  return sameKeysAnd(a as Item, b as Item, (x, y) => x === y)
+}
+
+/** Same keys, and `equal` for each value; for…in, because allocating key arrays dominated the cost. */
+function sameKeysAnd(a: Item, b: Item, equal: (x: unknown, y: unknown) => boolean): boolean {
+  let count = 0
+  for (const key in a) {
+    count += 1
+    const before = b[key]
+    if (before === undefined && !(key in b)) return false
+    if (!equal(a[key], before)) return false
+  }
+  for (const _ in b) count -= 1
+  return count === 0
+}
+
+/**
+ * True when `copy` holds exactly what `original` holds, two levels deep. Then the committed original can
+ * stand in for it, wherever the copy came from: the contents are the same.
+ */
+function sameContent(copy: unknown, original: unknown): boolean {
+  if (copy === original) return true
+  if (!isPlainObject(copy) || !isPlainObject(original)) return false
+  return sameKeysAnd(copy, original, shallowEqual)
+}
+
+/**
+ * The draft an update function works on: new top-level object and arrays, a copy of every record and
+ * of each object directly inside it (checks, hibernation…), so assigning fields or replacing records
+ * works as before. Objects deeper than that are the committed, frozen ones: replace them, never mutate.
+ */
+export function draftOf(base: StoreData): StoreData {
+  const draft: Item = {}
+  for (const key of Object.keys(base)) {
+    const value = (base as unknown as Item)[key]
+    if (Array.isArray(value)) draft[key] = value.map(copyItem)
+    else draft[key] = isPlainObject(value) ? copyItem(value) : value
+  }
+  return draft as unknown as StoreData
+}
+
+/**
+ * Turns a finished draft into the next committed data: unchanged records become their originals again,
+ * the rest (and everything outside the collections) is validated against the schema, and ids must stay
+ * unique within each collection. `changed` is false when the draft holds exactly what `base` held.
+ */
+export function settleDraft(base: StoreData, draft: StoreData): Outcome {
+  const source = draft as unknown as Item
+  const merged: Item = {}
+  const subset: Item = {}
+  const slots = new Map<string, number[]>()
+  let changed = !shallowEqual(Object.keys(source), Object.keys(base))
+
+  for (const key of Object.keys(source)) {
+    const value = source[key]
+    const before = (base as unknown as Item)[key]
+    if (!Array.isArray(value)) {
+      const same = sameContent(value, before)
+      merged[key] = same ? before : value
+      subset[key] = same ? before : value
+      if (!same) changed = true
+      continue
+    }
+    const previous: unknown[] = Array.isArray(before) ? before : []
+    let byId: Map<unknown, unknown> | null = null
+    const items: unknown[] = new Array<unknown>(value.length)
+    const toCheck: unknown[] = []
+    const where: number[] = []
+    for (let i = 0; i < value.length; i += 1) {
+      const item = value[i]
+      // Usually at the same position; after an insert or removal, found by id.
+      let original = previous[i]
+      let same = sameContent(item, original)
+      if (!same && isPlainObject(item) && item.id !== undefined) {
+        byId ??= new Map(previous.map((p) => [isPlainObject(p) ? p.id : undefined, p]))
+        original = byId.get(item.id)
+        same = original !== undefined && sameContent(item, original)
+      }
+      if (same) {
+        items[i] = original
+      } else {
+        toCheck.push(value[i])
+        where.push(i)
+      }
+    }
+    if (!Array.isArray(before) || before.length !== items.length || where.length > 0 || items.some((item, i) => item !== previous[i])) changed = true
+    merged[key] = items
+    subset[key] = toCheck
+    slots.set(key, where)
+  }
+  if (!changed) return { ok: true, data: base, changed: false }
+
+  // Records that did not change were valid when committed; only the changed ones (plus the top level) are checked.
+  const checked = validateStoreData(subset)
+  if (!checked.ok) {
+    // Re-run on the whole draft for a message whose path names the real position.
+    const full = validateStoreData(draft)
+    return { ok: false, detail: full.ok ? checked.detail : full.detail }
+  }
+  const out = checked.data as unknown as Item
+  // What did not change stays the very object it was (validating made a copy of it).
+  for (const key of Object.keys(out)) if (key in merged && !slots.has(key) && merged[key] === (base as unknown as Item)[key]) out[key] = merged[key]
+  for (const [key, where] of slots) {
+    // A collection the schema does not know is dropped, as validating the whole file would.
+    if (!Array.isArray(out[key])) continue
+    const items = merged[key] as unknown[]
+    const validated = out[key] as unknown[]
+    where.forEach((slot, n) => {
+      items[slot] = validated[n]
+    })
+    out[key] = items
+    const duplicate = firstDuplicateId(items)
+    if (duplicate !== undefined) return { ok: false, detail: `duplicate id ${duplicate}` }
+  }
+  return { ok: true, data: out as unknown as StoreData, changed: true }
+}
+
+function firstDuplicateId(items: unknown[]): string | undefined {
+  const seen = new Set<string>()
+  for (const item of items) {
+    const id = isPlainObject(item) ? item.id : undefined
+    if (typeof id !== 'string') continue
+    if (seen.has(id)) return id
+    seen.add(id)
+  }
+  return undefined
+}
+
+/** Committed (frozen) records' JSON, as it appears inside the file. */
+const itemText = new WeakMap<object, string>()
+
+function textOfItem(item: unknown): string {
+  const cacheable = typeof item === 'object' && item !== null && Object.isFrozen(item)
+  if (cacheable) {
+    const hit = itemText.get(item)
+    if (hit !== undefined) return hit
+  }
+  let text = (JSON.stringify(item, null, 2) ?? 'null').replace(/\n/g, '\n    ')
+  if (cacheable) {
+    // A replace() result is a tree of pieces; joining a thousand of those is several times slower than flat text.
+    text = Buffer.from(text, 'utf8').toString('utf8')
+    itemText.set(item, text)
+  }
+  return text
+}
+
+/** Exactly `JSON.stringify(data, null, 2) + '\n'`, reusing the text of records written before. */
+export function serializeStore(data: StoreData): string {
+  const parts: string[] = []
+  for (const key of Object.keys(data)) {
+    const value = (data as unknown as Item)[key]
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue
+    let text: string
+    if (Array.isArray(value)) {
+      text = value.length === 0 ? '[]' : `[\n    ${value.map(textOfItem).join(',\n    ')}\n  ]`
+    } else {
+      text = JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')
+    }
+    parts.push(`  ${JSON.stringify(key)}: ${text}`)
+  }
+  return parts.length === 0 ? '{}\n' : `{\n${parts.join(',\n')}\n}\n`
+}
