@@ -61,7 +61,7 @@ test('first deploy offers an image; Settings › Images shows the build; the nex
   await nav.getByRole('button', { name: 'Constitutions' }).click()
   await page.getByRole('button', { name: 'Deploy Field notes' }).click()
   await expect(path).toHaveAttribute('data-path', 'image')
-  await expect(path).toContainText(`Fast start from desktop image ${image!.name}`)
+  await expect(path).toContainText(`Fast start from desktop image ${image!.name} (the base image with the desktop already installed)`)
   await expect(dialog.getByRole('checkbox', { name: 'Install from scratch instead' })).not.toBeChecked()
   await page.screenshot({ path: artifactPath('images-04-deploy-dialog-fast-path.png') })
   await dialog.getByRole('button', { name: 'Deploy' }).click()

@@ -40,7 +40,7 @@ export function DeployPath({ region, fresh, onFresh, disabled }: { region: strin
       <p>
         {plan.path === 'image' && plan.image ? (
           <>
-            <strong>Fast start</strong> from desktop image <code>{plan.image.name}</code>: {estimateLabel(plan.estimates.image, 'deploy')} to a usable desktop.
+            <strong>Fast start</strong> from desktop image <code>{plan.image.name}</code> (the base image with the desktop already installed): {estimateLabel(plan.estimates.image, 'deploy')} to a usable desktop.
           </>
         ) : (
           <>

@@ -159,7 +159,7 @@ export function DeployDialog({ target }: { target: string }) {
               <dd>{chosen ? sizeLabel(chosen).split(' — ')[0] : '—'}</dd>
             </div>
             <div>
-              <dt>Image</dt>
+              <dt>Base image</dt>
               <dd data-testid="deploy-image">
                 <code>{catalog.value.image.slug}</code> <span className="muted">({imageSourceLabel(catalog.value.image.source)})</span>
               </dd>
