@@ -87,7 +87,7 @@ async function until(test: () => Promise<boolean>, limitMs = 30_000): Promise<vo
 
 const SPEC_IMAGE_FIELDS = ['id', 'snapshotId', 'name', 'recipeVersion', 'regions', 'sizeGigabytes', 'status', 'stage', 'percent', 'error', 'createdAt'] as const
 
-describe('dictumal image', () => {
+describe('dictumal image', { timeout: 120_000 }, () => {
   it('build --wait --json prints the record on every change through the stages to READY; list and delete', async () => {
     const r = await runCli(['image', 'build', '--region', 'ams3', '--wait', '--json'], { env: env(), timeoutMs: 60_000 })
     expect(r.code, describeResult(r)).toBe(0)
@@ -162,7 +162,7 @@ describe('dictumal image', () => {
   })
 })
 
-describe('kill -9 of image build --wait, then a restart', () => {
+describe('kill -9 of image build --wait, then a restart', { timeout: 120_000 }, () => {
   const stages: ImageStage[] = ['creating-builder', 'waiting-for-ip', 'installing', 'stopping', 'snapshotting', 'deleting-builder']
   for (const stage of stages) {
     it(`killed in ${stage}: reconcile ends with no builder droplet and no half-made snapshot`, async () => {
@@ -202,7 +202,13 @@ describe('kill -9 of image build --wait, then a restart', () => {
   }
 })
 
-describe.runIf(keyringMode === 'run')('deploy from an image', () => {
+describe.runIf(keyringMode === 'fail')('deploy from an image (keychain)', () => {
+  it('needs a usable Secret Service in CI', () => {
+    throw new Error(`No usable keychain in CI: ${keyring.usable ? '' : keyring.reason}`)
+  })
+})
+
+describe.runIf(keyringMode === 'run')('deploy from an image', { timeout: 120_000 }, () => {
   it('deploy uses the newest READY image (fastStart, personalise only); --fresh and an explicit slug do not', async () => {
     const body = join(dataDir, 'body.md')
     await writeFile(body, '# Notes\n')

@@ -151,6 +151,23 @@ describe('image build', () => {
     expect(leftovers()).toEqual({ builders: 0, snapshots: [] })
   })
 
+  it('a builder that ignores the shutdown is powered off after the grace period, then snapshotted', async () => {
+    fake.planAction('shutdown', 'never')
+    const images = service({ powerOffAfterMs: 200 })
+    let id: string | null = null
+    const { result, seen } = await watching(
+      () => id,
+      async () => {
+        const started = await images.build({ region: 'nyc3' })
+        id = started.id
+        return images.settled(started.id)
+      },
+    )
+    expect(result.status, result.error ?? '').toBe('READY')
+    expect(seen.some((r) => r.pendingAction?.type === 'power_off')).toBe(true)
+    expect([...fake.actions.values()].map((a) => a.type)).toEqual(expect.arrayContaining(['shutdown', 'power_off', 'snapshot']))
+  })
+
   it('a refused create (sold-out region) is the caller\'s error and leaves no record', async () => {
     const images = service()
     await expect(images.build({ region: 'sfo1' })).rejects.toThrow(/not available/i)
