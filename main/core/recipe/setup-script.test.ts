@@ -41,6 +41,7 @@ const STAND_IN_USER = 'daemon'
 const standIn = spawnSync('id', ['-u', STAND_IN_USER], { encoding: 'utf8' })
 const asRoot = process.getuid?.() === 0 && standIn.status === 0
 const rootNote = 'needs root and the stock "daemon" user (install -o, chown): run the tests as root'
+if (!asRoot && process.env.CI) throw new Error(`the whole-script tests ${rootNote}`)
 
 let input: UserDataInput
 let secrets: DeploymentSecrets
