@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { app, BrowserWindow, dialog, powerMonitor } from 'electron'
 import { setupAppMenu } from './app-menu'
 import { runCliMode } from './cli-mode'
+import { askBeforeDiscarding } from './unload-guard'
 import { createHandlers, subscribeEvents } from './core/api'
 import { createAppServices, type AppServices } from './core/app-services'
 import { cliModeArgs } from './core/cli-launcher'
@@ -69,6 +70,7 @@ function showMainWindow(): BrowserWindow {
   if (!mainWindow || mainWindow.isDestroyed()) {
     shell?.pageReloading()
     mainWindow = createMainWindow(join(import.meta.dirname, '../preload/index.cjs'), devOrigin)
+    askBeforeDiscarding(mainWindow, () => systemShuttingDown)
     // A reload loses the page's subscriptions: navigation waits until it mounts again.
     mainWindow.webContents.on('did-start-loading', () => shell?.pageReloading())
     mainWindow.on('closed', () => {

@@ -1,6 +1,8 @@
 // The app shell: title bar, navigation and the current view; the first-run token screen before
 // that; and, while main shows a remote desktop, only the thin desktop toolbar above it.
 import { useEffect } from 'react'
+import { runCommand, useCommands } from './commands'
+import { ShortcutsSheet } from './components/shortcuts-sheet'
 import { DeployDialog } from './views/deploy-dialog'
 import { DesktopView } from './views/desktop'
 import { ConstitutionsView } from './views/constitutions'
@@ -26,6 +28,7 @@ export function App() {
   const active = useAppStore((s) => s.deployments.filter((d) => d.status === 'PROVISIONING' || d.status === 'CONFIGURING').length)
 
   useEffect(() => connect(), [])
+  useCommands()
   const hasToken = auth !== null && auth.source !== 'none'
   useEffect(() => {
     if (hasToken) void loadCatalog()
@@ -58,7 +61,7 @@ export function App() {
                     type="button"
                     className={item.view === view ? 'nav-item active' : 'nav-item'}
                     aria-current={item.view === view ? 'page' : undefined}
-                    onClick={() => setView(item.view)}
+                    onClick={() => runCommand(item.view)}
                   >
                     {item.label}
                     {item.view === 'deployments' && active > 0 && (
@@ -91,6 +94,7 @@ export function App() {
           {deployTarget !== null && <DeployDialog target={deployTarget} />}
         </>
       )}
+      <ShortcutsSheet />
       <FaultBanner />
     </div>
   )

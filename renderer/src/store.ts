@@ -85,8 +85,23 @@ export async function loadAuth(): Promise<void> {
   if (auth) patch({ auth })
 }
 
-/** The tray (through main) asks for a page. */
-function navigateTo({ view }: NavigateRequest): void {
+let navigationHandler: ((request: NavigateRequest) => void) | null = null
+
+/** renderer/src/commands.ts takes navigate requests over (menu commands, the editor's guard). */
+export function onNavigateRequest(handler: (request: NavigateRequest) => void): () => void {
+  navigationHandler = handler
+  return () => {
+    if (navigationHandler === handler) navigationHandler = null
+  }
+}
+
+/** The tray or the app menu (through main) asks for a page or a command. */
+function navigateTo(request: NavigateRequest): void {
+  if (navigationHandler) {
+    navigationHandler(request)
+    return
+  }
+  const { view } = request
   if (view === 'new-deployment') {
     useAppStore.getState().set({ view: 'constitutions', deployTarget: '' })
   } else {

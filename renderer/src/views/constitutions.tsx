@@ -1,23 +1,28 @@
 // Constitutions: the documents a desktop is built around. List, write (with a preview), delete, deploy.
-import { useId, useState } from 'react'
+// The editor keeps work: drafts autosave, leaving with unsaved changes asks first, Ctrl/Cmd+S saves.
+import { lazy, Suspense, useEffect, useId, useRef, useState } from 'react'
 import type { Constitution, UserError } from '../../../preload/contract'
+import { STARTER } from '../commands'
 import { ConfirmDialog } from '../components/dialog'
-import { MarkdownPreview } from '../components/markdown'
 import { ErrorNote } from '../components/notes'
+import { cancelLeave, closeEditor, confirmLeave, discardDraft, leaveEditor, loadDraft, saveDraft, useEditorStore, type Editing } from '../editor-store'
 import { guarded, loadConstitutions, useAppStore } from '../store'
 
-type Editing = { id?: string; name: string; body: string } | null
+// react-markdown and remark-gfm load when the preview is first shown, not with the app.
+const MarkdownPreview = lazy(() => import('../components/markdown').then((m) => ({ default: m.MarkdownPreview })))
 
-const STARTER = '# Purpose\n\nWhat this desktop is for.\n\n## Principles\n\n- \n'
+/** How long typing pauses before the draft is written. */
+const DRAFT_DELAY_MS = 400
 
 export function ConstitutionsView() {
   const constitutions = useAppStore((s) => s.constitutions)
   const set = useAppStore((s) => s.set)
-  const [editing, setEditing] = useState<Editing>(null)
+  const editing = useEditorStore((s) => s.editing)
+  const setEditing = useEditorStore((s) => s.open)
   const [deleting, setDeleting] = useState<Constitution | null>(null)
 
   if (editing) {
-    return <ConstitutionEditor initial={editing} onDone={() => setEditing(null)} />
+    return <ConstitutionEditor key={editing.id ?? 'new'} initial={editing} />
   }
 
   return (
@@ -87,20 +92,48 @@ function excerpt(body: string): string {
   return text.length > 160 ? `${text.slice(0, 159)}…` : text || 'Empty document'
 }
 
-function ConstitutionEditor({ initial, onDone }: { initial: NonNullable<Editing>; onDone(): void }) {
+function ConstitutionEditor({ initial }: { initial: Editing }) {
   const nameId = useId()
   const bodyId = useId()
-  const [name, setName] = useState(initial.name)
-  const [body, setBody] = useState(initial.body)
+  // A draft left from an earlier visit (a closed window, a crash) comes back with a note.
+  const [restored] = useState(() => {
+    const draft = loadDraft(initial.id)
+    return draft && (draft.name !== initial.name || draft.body !== initial.body) ? draft : null
+  })
+  const [name, setName] = useState(restored?.name ?? initial.name)
+  const [body, setBody] = useState(restored?.body ?? initial.body)
   const [tab, setTab] = useState<'write' | 'preview'>('write')
   const [busy, setBusy] = useState(false)
+  const [triedSave, setTriedSave] = useState(false)
   const [error, setError] = useState<UserError | null>(null)
+  const pendingLeave = useEditorStore((s) => s.pendingLeave)
+  const setDirty = useEditorStore((s) => s.setDirty)
+  const dirty = name !== initial.name || body !== initial.body
+
+  useEffect(() => setDirty(dirty), [dirty, setDirty])
+  useEffect(() => {
+    const timer = window.setTimeout(() => (dirty ? saveDraft(initial.id, { name, body }) : discardDraft(initial.id)), DRAFT_DELAY_MS)
+    return () => window.clearTimeout(timer)
+  }, [dirty, name, body, initial.id])
+  // Closing the window (or reloading) with unsaved changes asks first; main shows the question.
+  useEffect(() => {
+    if (!dirty) return
+    const onUnload = (event: BeforeUnloadEvent) => {
+      saveDraft(initial.id, { name, body })
+      event.preventDefault()
+      event.returnValue = ''
+    }
+    window.addEventListener('beforeunload', onUnload)
+    return () => window.removeEventListener('beforeunload', onUnload)
+  }, [dirty, name, body, initial.id])
+
+  // The name's message follows the field: it goes as soon as there is a name.
+  const nameError: UserError | null = triedSave && !name.trim() ? { code: 'name', message: 'Give the constitution a name.' } : null
+  const shown = nameError ?? error
 
   const save = async () => {
-    if (!name.trim()) {
-      setError({ code: 'name', message: 'Give the constitution a name.' })
-      return
-    }
+    setTriedSave(true)
+    if (!name.trim() || busy) return
     setBusy(true)
     setError(null)
     const input = initial.id ? { id: initial.id, name: name.trim(), body } : { name: name.trim(), body }
@@ -111,9 +144,21 @@ function ConstitutionEditor({ initial, onDone }: { initial: NonNullable<Editing>
       setError(result.error)
       return
     }
+    discardDraft(initial.id)
     await loadConstitutions()
-    onDone()
+    closeEditor()
   }
+  const saveRef = useRef(save)
+  saveRef.current = save
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key.toLowerCase() !== 's' || !(event.ctrlKey || event.metaKey) || event.shiftKey || event.altKey) return
+      event.preventDefault()
+      if (!document.querySelector('dialog[open]')) void saveRef.current()
+    }
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  }, [saveRef])
 
   return (
     <section aria-labelledby="editor-title">
@@ -127,17 +172,37 @@ function ConstitutionEditor({ initial, onDone }: { initial: NonNullable<Editing>
         <div className="page-head">
           <h1 id="editor-title">{initial.id ? 'Edit constitution' : 'New constitution'}</h1>
           <div className="row">
-            <button type="button" className="button" onClick={onDone} disabled={busy}>
+            <span className="muted small" aria-live="polite">
+              {dirty ? 'Unsaved changes · draft kept' : ''}
+            </span>
+            <button type="button" className="button" onClick={() => leaveEditor()} disabled={busy}>
               Cancel
             </button>
-            <button type="submit" className="button primary" disabled={busy}>
+            <button type="submit" className="button primary" disabled={busy} aria-keyshortcuts="Control+S Meta+S">
               {busy ? 'Saving…' : 'Save'}
             </button>
           </div>
         </div>
+        {restored && (
+          <div role="status" className="note">
+            <p className="note-title">Restored your unsaved draft{restored.savedAt ? ` from ${new Date(restored.savedAt).toLocaleString()}` : ''}.</p>
+            <p>Save keeps it; Cancel then Discard throws it away.</p>
+          </div>
+        )}
         <div className="field">
           <label htmlFor={nameId}>Name</label>
-          <input id={nameId} value={name} onChange={(e) => setName(e.target.value)} maxLength={120} autoFocus placeholder="Research desk" />
+          <input
+            id={nameId}
+            value={name}
+            onChange={(e) => {
+              setName(e.target.value)
+              if (error?.code !== 'name') setError(null)
+            }}
+            maxLength={120}
+            autoFocus
+            placeholder="Research desk"
+            aria-invalid={nameError ? true : undefined}
+          />
         </div>
         <div className="field grow">
           <div className="tabs" role="tablist" aria-label="Editor mode">
@@ -154,16 +219,41 @@ function ConstitutionEditor({ initial, onDone }: { initial: NonNullable<Editing>
                 <label htmlFor={bodyId} className="visually-hidden">
                   Body (markdown)
                 </label>
-                <textarea id={bodyId} value={body} onChange={(e) => setBody(e.target.value)} spellCheck rows={18} />
+                <textarea
+                  id={bodyId}
+                  value={body}
+                  onChange={(e) => {
+                    setBody(e.target.value)
+                    setError(null)
+                  }}
+                  spellCheck
+                  rows={18}
+                />
               </>
             ) : (
-              <MarkdownPreview source={body} />
+              <Suspense fallback={<p className="muted">Loading the preview…</p>}>
+                <MarkdownPreview source={body} />
+              </Suspense>
             )}
           </div>
           <p className="muted small">Markdown. It lands on the remote desktop as ~/Desktop/constitution.md.</p>
         </div>
-        {error && <ErrorNote error={error} />}
+        {shown && <ErrorNote error={shown} />}
       </form>
+      {pendingLeave && (
+        <ConfirmDialog
+          title="Discard changes?"
+          message={`Your changes to “${name.trim() || 'this constitution'}” are not saved. Discarding throws them and their draft away.`}
+          confirmLabel="Discard changes"
+          danger
+          onClose={cancelLeave}
+          onConfirm={async () => {
+            confirmLeave()
+            return undefined
+          }}
+        />
+      )}
     </section>
   )
 }
+

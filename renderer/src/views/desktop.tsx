@@ -2,7 +2,7 @@
 // under it. Main places its native view exactly over the placeholder: the page measures it
 // (ResizeObserver, so maximize and full screen on Linux count too) and reports it with whether any
 // dialog or message of the app's own must show, in which case main hides the view.
-import { useEffect, useRef, type ReactNode } from 'react'
+import { useEffect, useRef, useState, type ReactNode } from 'react'
 import type { DesktopAction, DesktopLayout, DesktopState } from '../../../preload/contract'
 import { guarded, useAppStore } from '../store'
 
@@ -57,11 +57,27 @@ function useLayoutReports(placeholder: React.RefObject<HTMLDivElement | null>): 
   }, [placeholder])
 }
 
+/**
+ * Whether the window is full screen, for the toolbar button's label: flipped when the button is used,
+ * and re-read when the window resizes (F11 or the window manager can change it too): a full-screen
+ * window's page covers the whole screen.
+ */
+function useFullScreen(): { on: boolean; toggle(): void } {
+  const [on, setOn] = useState(false)
+  useEffect(() => {
+    const sync = () => setOn(window.innerWidth >= window.screen.width && window.innerHeight >= window.screen.height)
+    window.addEventListener('resize', sync)
+    return () => window.removeEventListener('resize', sync)
+  }, [])
+  return { on, toggle: () => setOn((value) => !value) }
+}
+
 export function DesktopView({ state, banner }: { state: DesktopState & { deploymentId: string }; banner: ReactNode }) {
   const deployment = useAppStore((s) => s.deployments.find((d) => d.id === state.deploymentId))
   const set = useAppStore((s) => s.set)
   const placeholder = useRef<HTMLDivElement | null>(null)
   useLayoutReports(placeholder)
+  const fullScreen = useFullScreen()
   const run = async (action: DesktopAction) => {
     const result = await guarded(() => window.dictumal.desktop.action(action))
     if (result && !result.ok) set({ fault: result.error.message })
@@ -76,8 +92,17 @@ export function DesktopView({ state, banner }: { state: DesktopState & { deploym
           </button>
         ) : (
           TOOLBAR.map(({ action, label }) => (
-            <button key={action} type="button" className="tool" onClick={() => void run(action)}>
-              {label}
+            <button
+              key={action}
+              type="button"
+              className="tool"
+              aria-pressed={action === 'fullscreen' ? fullScreen.on : undefined}
+              onClick={() => {
+                if (action === 'fullscreen') fullScreen.toggle()
+                void run(action)
+              }}
+            >
+              {action === 'fullscreen' && fullScreen.on ? 'Exit full screen' : label}
             </button>
           ))
         )}
