@@ -2,7 +2,7 @@
 // tag and a public IP gets a beacon on its 127.x address that walks the setup steps to `done`, as a
 // droplet running the install half of the recipe does. It goes quiet when the droplet is off or gone.
 import { createServer, type Server } from 'node:http'
-import { BEACON_STEPS } from '../../main/core/recipe'
+import { BAKE_STEPS } from '../../main/core/images/image-builder'
 import type { FakeDigitalOcean } from './fake-digitalocean'
 
 export interface FakeBuilderOptions {
@@ -39,7 +39,7 @@ export function attachFakeBuilders(cloud: FakeDigitalOcean, initial: FakeBuilder
     booted.add(id)
     const started = Date.now()
     const { stepMs = 40, stallAt, failAt } = options
-    const steps: readonly string[] = BEACON_STEPS
+    const steps: readonly string[] = BAKE_STEPS
     const current = (): { step: string; failed: { step: string; exitCode: number } | null } => {
       let index = Math.min(steps.length - 1, Math.floor((Date.now() - started) / stepMs))
       const stall = stallAt === undefined ? -1 : steps.indexOf(stallAt)

@@ -9,7 +9,7 @@ import type { CloudAction, CloudSnapshot, CreateDropletInput, DeleteOutcome, Dro
 import { publicIpv4 } from '../digitalocean'
 import { fetchBeacon } from '../engine/probes'
 import { log } from '../log'
-import { BEACON_STEPS, buildBakeUserData, describeBeaconFailure, RECIPE_VERSION, type Beacon } from '../recipe'
+import { buildBakeUserData, describeBeaconFailure, RECIPE_VERSION, type Beacon } from '../recipe'
 import { resumeAction, snapshotDroplet, SnapshotStepError, stopDroplet, type PendingStop } from '../snapshots/steps'
 import type { StoreData } from '../store'
 import { AppError } from '../user-error'
@@ -96,7 +96,8 @@ const HEARTBEAT_MS = 5_000
 const DRIVER_STALE_MS = 30_000
 /** A builder with no record is deleted once it is older than any build may take (another install may own it). */
 const ORPHAN_BUILDER_AGE_MS = 90 * 60_000
-const BUILD_STEPS: readonly string[] = BEACON_STEPS
+/** The beacon steps a builder walks in bake mode (the install half), in order: they drive the build's percent. */
+export const BAKE_STEPS: readonly string[] = ['boot', 'configure-firewall', 'install-docker', 'install-packages', 'pull-images', 'done']
 
 const systemClock: ImageClock = {
   now: () => Date.now(),
@@ -438,9 +439,9 @@ export class ImageService {
       return
     }
     if (beacon) {
-      const index = Math.max(0, BUILD_STEPS.indexOf(beacon.step))
+      const index = Math.max(0, BAKE_STEPS.indexOf(beacon.step))
       const span = IMAGE_STAGE_PERCENT.stopping - IMAGE_STAGE_PERCENT.installing
-      const percent = IMAGE_STAGE_PERCENT.installing + Math.floor((span * index) / Math.max(1, BUILD_STEPS.length - 1))
+      const percent = IMAGE_STAGE_PERCENT.installing + Math.floor((span * index) / Math.max(1, BAKE_STEPS.length - 1))
       if (percent > r.percent) await this.patch(r.id, () => ({ percent }))
     } else if (this.clock.now() - Date.parse(r.updatedAt) > 60_000) {
       // No beacon for a while: make sure the builder still exists, so a deleted one fails now, not at the timeout.
