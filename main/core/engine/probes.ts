@@ -115,9 +115,16 @@ export async function fetchBeacon(ip: string, timeoutMs = PROBE_TIMEOUT_MS): Pro
 
 /**
  * Submits a launch token to the gateway the way Guacamole's web app does, then ends the session it
- * opened. True only when Guacamole accepted the token; the token itself is never logged.
+ * opened. True only when Guacamole accepted the token; the token itself is never logged. With
+ * `awaitLogout: false` it answers as soon as the token is accepted and ends the session meanwhile.
  */
-export async function gatewayAcceptsToken(ip: string, agent: Dispatcher, token: string, timeoutMs = PROBE_TIMEOUT_MS * 2): Promise<boolean> {
+export async function gatewayAcceptsToken(
+  ip: string,
+  agent: Dispatcher,
+  token: string,
+  timeoutMs = PROBE_TIMEOUT_MS * 2,
+  options: { awaitLogout?: boolean } = {},
+): Promise<boolean> {
   try {
     const res = await request(`https://${ip}/guacamole/api/tokens`, {
       method: 'POST',
@@ -132,7 +139,7 @@ export async function gatewayAcceptsToken(ip: string, agent: Dispatcher, token: 
     if (res.statusCode !== 200) return false
     const authToken = (JSON.parse(text) as { authToken?: unknown }).authToken
     if (typeof authToken !== 'string' || authToken === '') return false
-    await request(`https://${ip}/guacamole/api/session`, {
+    const logout = request(`https://${ip}/guacamole/api/session`, {
       method: 'DELETE',
       dispatcher: agent,
       headers: { 'guacamole-token': authToken },
@@ -142,6 +149,7 @@ export async function gatewayAcceptsToken(ip: string, agent: Dispatcher, token: 
     })
       .then((r) => r.body.dump())
       .catch(() => {})
+    if (options.awaitLogout !== false) await logout
     return true
   } catch {
     return false
