@@ -82,7 +82,7 @@ test('first run to a running desktop and back to nothing', async () => {
   await expect(card.getByRole('list', { name: 'Hints' })).toContainText('/var/log/dictumal-init.log')
   await page.screenshot({ path: artifactPath('ui-05-progress.png') })
   await expect(card).toHaveAttribute('data-status', 'ACTIVE', { timeout: 30_000 })
-  await expect(card.getByText('Active', { exact: true })).toBeVisible()
+  await expect(card.getByText('Running', { exact: true })).toBeVisible()
 
   const seen = await progressSeen(page)
   const stages = seen.map((s) => s.stage).filter((s, i, all) => all[i - 1] !== s)

@@ -23,7 +23,7 @@ export function stageLabel(stage: DeploymentStage): string {
     case 'final-health-check':
       return 'Final health check'
     case 'active':
-      return 'Ready'
+      return 'Running'
     case 'stopping':
       return 'Shutting the droplet down'
     case 'snapshotting':
@@ -39,18 +39,18 @@ export function stageLabel(stage: DeploymentStage): string {
 
 export function statusLabel(status: DeploymentStatus): string {
   switch (status) {
+    // One vocabulary with the stage names and the filters: the badge says the phase, the stage the step.
     case 'PROVISIONING':
-      return 'Provisioning'
     case 'CONFIGURING':
-      return 'Configuring'
+      return 'Setting up'
     case 'ACTIVE':
-      return 'Active'
+      return 'Running'
     case 'HIBERNATING':
       return 'Hibernating'
     case 'HIBERNATED':
       return 'Hibernated'
     case 'ERROR':
-      return 'Error'
+      return 'Failed'
     case 'DESTROYED':
       return 'Destroyed'
     default:

@@ -6,7 +6,8 @@ import { ErrorNote } from './notes'
 
 export const TOKENS_URL = 'https://cloud.digitalocean.com/account/api/tokens'
 
-export function TokenForm({ submitLabel, onSaved }: { submitLabel: string; onSaved?(): void }) {
+/** `onCancel`: shown as a Cancel button (Settings' Replace token); the first-run screen has none. */
+export function TokenForm({ submitLabel, onSaved, onCancel }: { submitLabel: string; onSaved?(): void; onCancel?(): void }) {
   const id = useId()
   const [token, setToken] = useState('')
   const [busy, setBusy] = useState(false)
@@ -57,6 +58,11 @@ export function TokenForm({ submitLabel, onSaved }: { submitLabel: string; onSav
         <button type="submit" className="button primary" disabled={busy}>
           {busy ? 'Checking…' : submitLabel}
         </button>
+        {onCancel && (
+          <button type="button" className="button" onClick={onCancel} disabled={busy}>
+            Cancel
+          </button>
+        )}
       </div>
       <p id={`${id}-hint`} className="muted small">
         Create one with read and write scope at{' '}

@@ -176,11 +176,11 @@ function DeploymentCard({ deployment: d, now, priceHourly, priceMonthly, onDestr
         </div>
         <div>
           <dt>Region</dt>
-          <dd>{d.region}</dd>
+          <dd className="slug">{d.region}</dd>
         </div>
         <div>
           <dt>Size</dt>
-          <dd>{d.size}</dd>
+          <dd className="slug">{d.size}</dd>
         </div>
         <div>
           <dt>Age</dt>

@@ -65,7 +65,7 @@ function AccountSettings() {
       {auth.source !== 'env' && (
         <>
           {replacing ? (
-            <TokenForm submitLabel="Save token" onSaved={() => setReplacing(false)} />
+            <TokenForm submitLabel="Save token" onSaved={() => setReplacing(false)} onCancel={() => setReplacing(false)} />
           ) : (
             <div className="row">
               <button type="button" className="button" onClick={() => setReplacing(true)}>
