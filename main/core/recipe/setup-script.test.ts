@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { parse } from 'yaml'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { readUserData } from '../../../test/fakes/user-data-reader'
 import { generateDeploymentCertificate } from '../certificate'
 import { generateDeploymentSecrets, type DeploymentSecrets } from '../deployment-secrets'
@@ -58,6 +58,7 @@ beforeAll(async () => {
 })
 
 const dirs: string[] = []
+const shared: string[] = []
 /** KEEP_SANDBOX=1 leaves the temp dirs for a look at what the script did. */
 const KEEP = !!process.env.KEEP_SANDBOX
 afterEach(() => !KEEP && dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })))
@@ -129,6 +130,8 @@ interface SandboxOptions {
   listening?: number[]
   /** Stubs to leave out (the real command is used), e.g. ss. */
   real?: string[]
+  /** Kept for the whole describe block instead of removed after the test. */
+  shared?: boolean
 }
 
 class Sandbox {
@@ -136,7 +139,8 @@ class Sandbox {
   private readonly script: string
 
   constructor(options: SandboxOptions = {}) {
-    dirs.push(this.dir)
+    if (options.shared) shared.push(this.dir)
+    else dirs.push(this.dir)
     const d = this.dir
     mkdirSync(join(d, 'bin'))
     for (const [name, body] of Object.entries(STUBS)) {
@@ -366,9 +370,18 @@ describe('the setup script, in parts', () => {
 })
 
 describe.skipIf(!asRoot)(`the whole setup script (${asRoot ? 'as root' : rootNote})`, () => {
+  // One clean full run, inspected by the tests that need nothing else (each run takes seconds).
+  let clean: Promise<{ box: Sandbox; run: Run; secretsBefore: string }> | undefined
+  const cleanRun = () =>
+    (clean ??= (async () => {
+      const box = new Sandbox({ shared: true })
+      const secretsBefore = box.read(DROPLET_PATHS.secretsEnv)
+      return { box, run: await box.run('full'), secretsBefore }
+    })())
+  afterAll(() => shared.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })))
+
   it('publishes every step in BEACON_STEPS order in full mode, ends done, and reports timings', async () => {
-    const box = new Sandbox()
-    const run = await box.run('full')
+    const { run } = await cleanRun()
     expect(run.log).not.toMatch(/failed with exit code/)
     expect(run.status).toBe(0)
     expect(stepsOf(run)).toEqual(BEACON_STEPS.filter((step) => step !== 'boot'))
@@ -442,8 +455,7 @@ describe.skipIf(!asRoot)(`the whole setup script (${asRoot ? 'as root' : rootNot
   })
 
   it('gives the desktop user every directory it creates under home, ~/.config included, and turns off the VNC blacklist', async () => {
-    const box = new Sandbox()
-    const run = await box.run('full')
+    const { box, run } = await cleanRun()
     expect(run.status).toBe(0)
     const uid = Number(standIn.stdout.trim())
     const home = box.path('/home/dictumal')
@@ -461,9 +473,8 @@ describe.skipIf(!asRoot)(`the whole setup script (${asRoot ? 'as root' : rootNot
   })
 
   it('sets the password from its hash, shreds secrets.env, and leaves no password in clear anywhere', async () => {
-    const box = new Sandbox()
-    expect(box.read(DROPLET_PATHS.secretsEnv)).toContain(secrets.vncPassword)
-    const run = await box.run('full')
+    const { box, run, secretsBefore } = await cleanRun()
+    expect(secretsBefore).toContain(secrets.vncPassword)
     expect(run.status).toBe(0)
     expect(existsSync(box.path(DROPLET_PATHS.secretsEnv))).toBe(false)
     const chpasswd = run.calls.split('\n').filter((line) => line.startsWith('chpasswd'))
@@ -549,8 +560,7 @@ describe.skipIf(!asRoot)(`the whole setup script (${asRoot ? 'as root' : rootNot
   })
 
   it('installs fast: no recommends, --force-unsafe-io, no man-db trigger, never an upgrade', async () => {
-    const box = new Sandbox()
-    const run = await box.run('full')
+    const { box, run } = await cleanRun()
     expect(run.status).toBe(0)
     const apt = run.calls.split('\n').filter((line) => line.startsWith('apt-get'))
     expect(apt.length).toBeGreaterThanOrEqual(3)
@@ -565,8 +575,7 @@ describe.skipIf(!asRoot)(`the whole setup script (${asRoot ? 'as root' : rootNot
   })
 
   it('starts guacd with options only after the image (-b 127.0.0.1), and Tomcat with the entrypoint hook', async () => {
-    const box = new Sandbox()
-    const run = await box.run('full')
+    const { box, run } = await cleanRun()
     expect(run.status).toBe(0)
     const runs = run.calls.split('\n').filter((line) => line.startsWith('docker run'))
     expect(runs).toHaveLength(2)
