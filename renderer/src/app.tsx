@@ -3,6 +3,7 @@
 import { useEffect } from 'react'
 import { runCommand, useCommands } from './commands'
 import { ShortcutsSheet } from './components/shortcuts-sheet'
+import { DeploymentCounts } from './components/nav-counts'
 import { DeployDialog } from './views/deploy-dialog'
 import { DesktopView } from './views/desktop'
 import { ConstitutionsView } from './views/constitutions'
@@ -25,7 +26,6 @@ export function App() {
   const auth = useAppStore((s) => s.auth)
   const desktop = useAppStore((s) => s.desktop)
   const deployTarget = useAppStore((s) => s.deployTarget)
-  const active = useAppStore((s) => s.deployments.filter((d) => d.status === 'PROVISIONING' || d.status === 'CONFIGURING').length)
 
   useEffect(() => connect(), [])
   useCommands()
@@ -64,11 +64,7 @@ export function App() {
                     onClick={() => runCommand(item.view)}
                   >
                     {item.label}
-                    {item.view === 'deployments' && active > 0 && (
-                      <span className="nav-count" aria-label={`${active} in progress`}>
-                        {active}
-                      </span>
-                    )}
+                    {item.view === 'deployments' && <DeploymentCounts />}
                   </button>
                 </li>
               ))}
