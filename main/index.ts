@@ -9,7 +9,8 @@ import { app, BrowserWindow, dialog, powerMonitor } from 'electron'
 import { setupAppMenu } from './app-menu'
 import { runCliMode } from './cli-mode'
 import { askBeforeDiscarding } from './unload-guard'
-import { createHandlers, subscribeEvents } from './core/api'
+import { createHandlers, priceList, subscribeEvents } from './core/api'
+import { summarizeCost, type PriceList } from './core/cost'
 import { createAppServices, type AppServices } from './core/app-services'
 import { cliModeArgs } from './core/cli-launcher'
 import { resolveDataDir } from './core/data-dir'
@@ -28,7 +29,7 @@ import {
 import { toUserError } from './core/user-error'
 import { createDesktopShell, type DesktopShell } from './desktop-shell'
 import { registerHandlers, send } from './ipc'
-import { notifyFailure, setupNotifications } from './notifications'
+import { notifyFailure, notifyIdle, setupNotifications } from './notifications'
 import { createTray } from './tray'
 import { createMainWindow, denyAllPermissions, registerAppScheme, rendererDirectory, serveRenderer } from './window'
 
@@ -133,9 +134,30 @@ async function onReady(): Promise<void> {
     })
   }
   const onStoreChange = (listener: () => void): (() => void) => s.store.onChange(() => listener())
+  // The tray's cost line needs DigitalOcean's prices: asked now and every few minutes (the catalog is cached).
+  let prices: PriceList | null = null
+  const priceListeners = new Set<() => void>()
+  const refreshPrices = (): void => {
+    void priceList(s).then((list) => {
+      if (list === null) return
+      prices = list
+      for (const listener of priceListeners) listener()
+    })
+  }
+  refreshPrices()
+  const priceTimer = setInterval(refreshPrices, 10 * 60_000)
+  cleanups.push(() => clearInterval(priceTimer))
   const tray = createTray({
     getDeployments: () => s.engine.list(),
-    onChange: onStoreChange,
+    getCost: () => (prices === null ? null : summarizeCost(s.engine.list(), prices)),
+    onChange: (listener) => {
+      priceListeners.add(listener)
+      const off = onStoreChange(listener)
+      return () => {
+        priceListeners.delete(listener)
+        off()
+      }
+    },
     actions: {
       open: openDeployment,
       resume: (id) => {
@@ -169,6 +191,11 @@ async function onReady(): Promise<void> {
     app.quit()
   })
   cleanups.push(setupNotifications({ getDeployments: () => s.engine.list(), onChange: onStoreChange, onClick: openDeployment }))
+  // Idle auto-hibernate (off unless set in Settings): a warning first, with Keep running.
+  cleanups.push(
+    s.idle.onWarning((d, at) => notifyIdle(d.name, Math.max(1, Math.round((at - Date.now()) / 60_000)), () => s.idle.keepRunning(d.id))),
+    s.idle.start(),
+  )
 
   showMainWindow()
   s.engine.start()

@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 import { app, Menu, nativeImage, Tray } from 'electron'
 import type { MenuItemConstructorOptions, NativeImage } from 'electron'
-import type { Deployment } from '../preload/contract'
+import type { CostSummary, Deployment } from '../preload/contract'
 import { log } from './core/log'
 import { buildTrayMenu } from './core/tray-menu'
 import type { TrayAction, TrayMenuItem } from './core/tray-menu'
@@ -19,6 +19,8 @@ export interface TrayActions {
 
 export interface TrayOptions {
   getDeployments(): Deployment[]
+  /** What the desktops cost now, for the menu's cost line (main/core/cost.ts). */
+  getCost?(): CostSummary | null
   onChange(listener: () => void): () => void
   actions: TrayActions
   /** Folder holding the icons; defaults to `resources/` inside the app. */
@@ -94,7 +96,7 @@ export function createTray(options: TrayOptions): { destroy(): void } {
   let lastTemplate = ''
   const rebuild = (): void => {
     if (current.isDestroyed()) return
-    const items = buildTrayMenu(options.getDeployments())
+    const items = buildTrayMenu(options.getDeployments(), options.getCost?.() ?? null)
     // Progress ticks often change nothing the menu shows; skip those rebuilds.
     const template = JSON.stringify(items)
     if (template === lastTemplate) return

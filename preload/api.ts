@@ -25,9 +25,11 @@ export function createDictumalApi(t: Transport): DictumalApi {
     catalog: {
       get: () => t.invoke('catalog:get'),
       sshKeys: () => t.invoke('account:ssh-keys'),
+      dropletUsage: () => t.invoke('account:droplets'),
     },
     deployments: {
       list: () => t.invoke('deployments:list'),
+      cost: () => t.invoke('deployments:cost'),
       create: (input) => t.invoke('deployments:create', input),
       destroy: (id) => t.invoke('deployments:destroy', id),
       hibernate: (id) => t.invoke('deployments:hibernate', id),

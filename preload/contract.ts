@@ -114,6 +114,8 @@ export interface Settings {
   gatewayHost: string
   /** Whether the remote desktop page may read the local clipboard (Guacamole's clipboard sync). */
   desktopClipboardRead: boolean
+  /** Hibernate ACTIVE desktops nobody has had open for this many minutes; null: off (SPEC §10). */
+  idleHibernateMinutes: number | null
 }
 
 /** Settings plus what the environment overrides (an env var wins over a setting). */
@@ -162,6 +164,27 @@ export interface Catalog {
   /** The image new deployments will use, and why. */
   image: { slug: string; source: 'env' | 'setting' | 'latest-ubuntu' | 'default' }
   defaults: { region: string; size: string }
+}
+
+/** What the desktops cost now (main/core/cost.ts); null amounts while DigitalOcean's prices are unknown. */
+export interface CostSummary {
+  /** Desktops whose droplet is billed by the hour: being set up, running, failed (they bill too), hibernating. */
+  billed: number
+  failed: number
+  hibernated: number
+  /** Dollars per hour for the billed droplets. */
+  hourly: number | null
+  /** Dollars per month: the billed droplets plus the snapshots kept. */
+  monthly: number | null
+  /** "3 running · $0.108/h · ≈ $78.00 per month", as the page and the tray show it. */
+  text: string
+}
+
+/** How many droplets the account has against DigitalOcean's droplet limit (deploy is refused at the limit). */
+export interface DropletUsage {
+  used: number
+  limit: number
+  atLimit: boolean
 }
 
 export interface SshKeyOption {
@@ -293,7 +316,11 @@ export interface InvokeChannels {
   'constitutions:delete': (id: string) => Result<null>
   'catalog:get': () => Result<Catalog>
   'account:ssh-keys': () => Result<SshKeyOption[]>
+  /** Droplets in use and the account's limit (GET /v2/account and one page of /v2/droplets). */
+  'account:droplets': () => Result<DropletUsage>
   'deployments:list': () => Deployment[]
+  /** What the desktops cost now, with DigitalOcean's current prices. */
+  'deployments:cost': () => CostSummary
   /** `fresh`: a full install even when a desktop image is ready in the region. */
   'deployments:create': (input: { constitutionId: string; region: string; size: string; fresh?: boolean }) => Result<Deployment>
   'deployments:destroy': (id: string) => Result<Deployment>
@@ -361,9 +388,11 @@ export interface DictumalApi {
   catalog: {
     get: Promised<InvokeChannels['catalog:get']>
     sshKeys: Promised<InvokeChannels['account:ssh-keys']>
+    dropletUsage: Promised<InvokeChannels['account:droplets']>
   }
   deployments: {
     list: Promised<InvokeChannels['deployments:list']>
+    cost: Promised<InvokeChannels['deployments:cost']>
     create: Promised<InvokeChannels['deployments:create']>
     destroy: Promised<InvokeChannels['deployments:destroy']>
     hibernate: Promised<InvokeChannels['deployments:hibernate']>

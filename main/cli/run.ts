@@ -13,6 +13,7 @@ import { log, setLogSink } from '../core/log'
 import { KeytarSecrets, type Secrets } from '../core/secrets'
 import { createConstitution, findConstitution } from '../core/store'
 import { AppError, isExpected, toUserError } from '../core/user-error'
+import { explainDropletLimit } from '../core/droplet-usage'
 import { IMAGE_USAGE, imageCommand, reconcileImages } from './image-commands'
 import { readBodyFile } from './body-file'
 import { inline, terminalSafeWriters } from './terminal-text'
@@ -329,7 +330,7 @@ async function deploy(argv: string[], io: CliIo, s: AppServices): Promise<number
     region: str(flags, 'region') ?? settings.defaultRegion,
     size: str(flags, 'size') ?? settings.defaultSize,
     fresh: flags.fresh === true,
-  })
+  }).catch(async (e: unknown) => Promise.reject(await explainDropletLimit(e, s.client)))
   if (!flags.wait) {
     io.stdout(flags.json ? `${JSON.stringify(created)}\n` : `${humanLine(created)}\nDeploying; follow it with: dictumal status ${created.id.slice(0, 8)} --watch\n`)
     return 0

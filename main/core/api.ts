@@ -6,6 +6,8 @@ import type { DesktopAction, EventChannel, EventChannels, InvokeChannel, InvokeC
 import type { AppServices } from './app-services'
 import { settingsView } from './config'
 import { sshKeyProblem } from './digitalocean/config'
+import { dropletUsage, explainDropletLimit } from './droplet-usage'
+import { summarizeCost, type PriceList } from './cost'
 import { isValidLaunchHost } from './guacamole-token'
 import { constitutionFitError } from './recipe'
 import { log } from './log'
@@ -74,10 +76,27 @@ const schemas = {
           .max(253)
           .refine((h) => h === '' || isValidLaunchHost(h), 'The gateway host must be a host name or IP address, without https:// or a path.'),
         desktopClipboardRead: z.boolean(),
+        idleHibernateMinutes: z
+          .number()
+          .nullable()
+          .refine(
+            (m) => m === null || (Number.isInteger(m) && m >= 10 && m <= 7 * 24 * 60),
+            'Hibernate idle desktops after 10 minutes to 7 days (whole minutes), or turn it off.',
+          ),
       })
       .partial()
       .strict(),
   ]),
+}
+
+/** DigitalOcean's prices by size slug from the (cached) catalog; null while they cannot be had. */
+export async function priceList(s: Pick<AppServices, 'catalog'>): Promise<PriceList | null> {
+  try {
+    const catalog = await s.catalog()
+    return new Map(catalog.sizes.map((size) => [size.slug, { priceHourly: size.priceHourly, priceMonthly: size.priceMonthly }]))
+  } catch {
+    return null
+  }
 }
 
 /** Runs a service call, turning expected failures into a Result and logging the unexpected. */
@@ -157,13 +176,21 @@ export function createHandlers(s: AppServices): Handlers {
       args('account:ssh-keys', none, raw)
       return attempt('account:ssh-keys', () => s.sshKeyOptions())
     },
+    'account:droplets': async (...raw) => {
+      args('account:droplets', none, raw)
+      return attempt('account:droplets', () => dropletUsage(s.client))
+    },
     'deployments:list': async (...raw) => {
       args('deployments:list', none, raw)
       return s.engine.list()
     },
+    'deployments:cost': async (...raw) => {
+      args('deployments:cost', none, raw)
+      return summarizeCost(s.engine.list(), await priceList(s))
+    },
     'deployments:create': async (...raw) => {
       const [input] = args('deployments:create', schemas.create, raw)
-      return attempt('deployments:create', () => s.engine.create(input))
+      return attempt('deployments:create', () => s.engine.create(input).catch(async (e: unknown) => Promise.reject(await explainDropletLimit(e, s.client))))
     },
     'deployments:destroy': async (...raw) => {
       const [deploymentId] = args('deployments:destroy', schemas.id, raw)

@@ -1,6 +1,6 @@
 // What the tray menu shows and which desktop notifications fire, as plain data: main/tray.ts and
 // main/notifications.ts only translate these into Electron objects.
-import type { Deployment } from '../../preload/contract'
+import type { CostSummary, Deployment } from '../../preload/contract'
 import { redact } from './log'
 
 export type TrayAction =
@@ -67,13 +67,17 @@ function assertNever(value: never): never {
   throw new Error(`unexpected value: ${String(value)}`)
 }
 
-/** Newest first, so the desktop just deployed is at the top. DESTROYED ones are history, not menu items. */
-export function buildTrayMenu(deployments: Deployment[]): TrayMenuItem[] {
+/**
+ * Newest first, so the desktop just deployed is at the top. DESTROYED ones are history, not menu items.
+ * With a cost summary (main/core/cost.ts), a line under them says what they cost now.
+ */
+export function buildTrayMenu(deployments: Deployment[], cost: CostSummary | null = null): TrayMenuItem[] {
   const live = deployments
     .filter((d) => d.status !== 'DESTROYED')
     .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id.localeCompare(b.id)))
   const items: TrayMenuItem[] =
     live.length > 0 ? live.map(deploymentItem) : [{ id: 'no-deployments', label: 'No desktops yet', enabled: false }]
+  if (cost !== null && (cost.billed > 0 || cost.hibernated > 0)) items.push({ id: 'cost', label: `Costs now: ${cost.text}`, enabled: false })
   items.push(
     { id: 'separator-deployments', label: '', enabled: true, type: 'separator' },
     { id: 'new-deployment', label: 'New deployment…', enabled: true, action: { kind: 'new-deployment' } },

@@ -209,6 +209,15 @@ export class DigitalOceanClient {
     return this.parse(reply, [200], dropletReplySchema).droplet
   }
 
+  /** How many droplets the account has: every one counts against the droplet limit (one small page). */
+  async countDroplets(): Promise<number> {
+    const reply = await this.send({ method: 'GET', path: '/v2/droplets', query: { page: 1, per_page: 1 } }, true)
+    const envelope = pageEnvelopeSchema.safeParse(this.parseJson(reply, [200]))
+    const total = envelope.success ? envelope.data.meta?.total : undefined
+    if (typeof total !== 'number') throw badResponseError('no droplet count', reply.status)
+    return total
+  }
+
   listDropletsByTag(tag: string): Promise<Droplet[]> {
     return this.listAll('/v2/droplets', 'droplets', dropletSchema, { tag_name: tag })
   }

@@ -66,6 +66,11 @@ export class DigitalOceanError extends Error {
     this.retryAfterMs = details.retryAfterMs
   }
 
+  /** What the user can do about it (shown under the sentence in the app, on stderr by the CLI). */
+  get hint(): string | undefined {
+    return HINTS[this.code]
+  }
+
   /** True when nothing can have changed at DigitalOcean, so the same request may be sent again. */
   get nothingCreated(): boolean {
     return this.code !== 'server-error' && this.code !== 'timeout' && this.code !== 'network' && this.code !== 'bad-response'

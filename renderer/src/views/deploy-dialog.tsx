@@ -3,6 +3,7 @@
 import { useEffect, useId, useMemo, useState } from 'react'
 import type { Catalog, SizeOption, UserError } from '../../../preload/contract'
 import { DeployPath } from '../components/deploy-path'
+import { DropletLimitNote, useDropletUsage } from '../components/droplet-limit'
 import { Dialog } from '../components/dialog'
 import { ErrorNote } from '../components/notes'
 import { RegionSizeFields } from '../components/region-size-fields'
@@ -40,7 +41,8 @@ export function DeployDialog({ target }: { target: string }) {
   const catalog = useAppStore((s) => s.catalog)
   const constitutions = useAppStore((s) => s.constitutions)
   const close = () => set({ deployTarget: null })
-  const ids = { constitution: useId() }
+  const ids = { constitution: useId(), limit: useId() }
+  const usage = useDropletUsage()
 
   const [constitutionId, setConstitutionId] = useState(target || constitutions?.[0]?.id || '')
   const [region, setRegion] = useState('')
@@ -106,7 +108,7 @@ export function DeployDialog({ target }: { target: string }) {
           <button type="button" className="button" onClick={close} disabled={busy}>
             Cancel
           </button>
-          <button type="submit" className="button primary" disabled={!ready || busy}>
+          <button type="submit" className="button primary" disabled={!ready || busy || usage?.atLimit === true} aria-describedby={usage?.atLimit ? ids.limit : undefined}>
             {busy ? 'Creating…' : 'Deploy'}
           </button>
         </>
@@ -167,6 +169,16 @@ export function DeployDialog({ target }: { target: string }) {
           </dl>
           <DeployPath region={region} fresh={fresh} onFresh={setFresh} disabled={busy} />
         </>
+      )}
+      {usage && (
+        <DropletLimitNote
+          usage={usage}
+          id={ids.limit}
+          onShowDeployments={() => {
+            close()
+            setView('deployments')
+          }}
+        />
       )}
       {error && <ErrorNote error={error} />}
     </Dialog>

@@ -2,10 +2,11 @@
 // plus droplets tagged `dictumal` that no local record owns.
 import { useEffect, useState } from 'react'
 import { HIBERNATION_STAGES, type Deployment, type DeploymentStage, type UnmanagedDroplet } from '../../../preload/contract'
+import { CostSummaryLine } from '../components/cost-summary'
 import { ConfirmDialog } from '../components/dialog'
 import { StatusBadge } from '../components/notes'
 import { useNow } from '../components/use-now'
-import { CHECKS, SNAPSHOT_PRICE_PER_GIB_MONTH, STAGES, age, costSoFar, duration, hintsFor, isInProgress, money, monthlyNow, snapshotMonthly, stageLabel } from '../format'
+import { CHECKS, SNAPSHOT_PRICE_PER_GIB_MONTH, STAGES, age, costSoFar, duration, hintsFor, isInProgress, money, snapshotMonthly, stageLabel } from '../format'
 import { guarded, loadCatalog, useAppStore } from '../store'
 
 export function DeploymentsView() {
@@ -28,8 +29,6 @@ export function DeploymentsView() {
   const gone = deployments.filter((d) => d.status === 'DESTROYED').sort(newestFirst)
   const priceOf = (slug: string): number | null => (catalog?.ok ? (catalog.value.sizes.find((s) => s.slug === slug)?.priceHourly ?? null) : null)
   const sizeOf = (slug: string) => (catalog?.ok ? catalog.value.sizes.find((s) => s.slug === slug) : undefined)
-  const monthly = live.map((d) => monthlyNow(d, sizeOf(d.size)?.priceMonthly ?? null))
-  const monthlyTotal = monthly.some((m) => m === null) ? null : monthly.reduce<number>((sum, m) => sum + (m ?? 0), 0)
 
   return (
     <section aria-labelledby="deployments-title">
@@ -46,10 +45,7 @@ export function DeploymentsView() {
         </div>
       ) : (
         <>
-          <p className="muted monthly-total" data-testid="monthly-total">
-            Costs now: <strong className="num">{monthlyTotal === null ? '—' : `${money(monthlyTotal)} per month`}</strong> for {live.length}{' '}
-            {live.length === 1 ? 'desktop' : 'desktops'} (droplets while they run, snapshots while hibernated)
-          </p>
+          <CostSummaryLine deployments={live} />
           <ul className="deployment-list" aria-label="Deployments">
             {live.map((d) => (
               <DeploymentCard
@@ -203,7 +199,15 @@ function DeploymentCard({ deployment: d, now, priceHourly, priceMonthly, onDestr
         ) : (
           <div>
             <dt>{d.status === 'DESTROYED' ? 'Total cost' : 'Cost so far'}</dt>
-            <dd className="num" data-testid="cost">{priceHourly === null ? '—' : money(costSoFar(priceHourly, d, now))}</dd>
+            <dd className="num">
+              <span data-testid="cost">{priceHourly === null ? '—' : money(costSoFar(priceHourly, d, now))}</span>
+              {priceHourly !== null && d.status !== 'DESTROYED' && (
+                <span className="muted" data-testid="hourly-rate">
+                  {' '}
+                  at {money(priceHourly)}/h
+                </span>
+              )}
+            </dd>
           </div>
         )}
       </dl>

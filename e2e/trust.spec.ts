@@ -1,0 +1,82 @@
+// Issue 13 in real Chromium against the real core: what the desktops cost (summary line, rate on each
+// card, a red count for failed ones), DigitalOcean's hints reaching the deploy dialog, and the droplet
+// limit ("You use 2 of 2 droplets") keeping Deploy off with a way forward.
+import { expect, test } from '@playwright/test'
+import { artifactPath } from './artifacts'
+import { startUiApp, type UiApp } from './ui-harness'
+
+let app: UiApp | undefined
+test.afterEach(async () => {
+  await app?.close()
+  app = undefined
+})
+
+async function constitution(a: UiApp, name: string): Promise<void> {
+  const { page } = a
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Constitutions' }).click()
+  await page.getByRole('button', { name: /New constitution|Write your first constitution/ }).first().click()
+  await page.getByLabel('Name').fill(name)
+  await page.getByRole('button', { name: 'Save' }).click()
+}
+
+test('cost at a glance, hints shown, and the droplet limit explained before Deploy', async () => {
+  test.setTimeout(120_000)
+  let created = 0
+  // The first droplet comes up; the second fails its setup (and is still billed).
+  app = await startUiApp({
+    droplet: () =>
+      ++created === 1 ? { timeline: { stepMs: 60 } } : { timeline: { stepMs: 60 }, faults: { failStep: { step: 'start-guacamole', exitCode: 125 } } },
+  })
+  const { page, cloud } = app
+  await constitution(app, 'Ledger desk')
+  const deploy = async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Constitutions' }).click()
+    await page.getByRole('button', { name: 'Deploy Ledger desk' }).click()
+    return page.getByRole('dialog', { name: 'Deploy “Ledger desk”' })
+  }
+
+  let dialog = await deploy()
+  await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+  await expect(dialog).toBeHidden()
+  const cards = page.locator('[data-deployment-id]')
+  await expect(cards.first()).toHaveAttribute('data-status', 'ACTIVE', { timeout: 60_000 })
+  await expect(page.getByTestId('monthly-total')).toHaveText('Costs now: 1 running · $0.036/h · ≈ $24.00 per month')
+  await expect(cards.first().getByTestId('hourly-rate')).toContainText('at $0.036/h')
+
+  dialog = await deploy()
+  await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+  await expect(dialog).toBeHidden()
+  await expect(page.locator('[data-status="ERROR"]')).toHaveCount(1, { timeout: 60_000 })
+  // The failed droplet bills too: it is in the count, the rate and the month, and the sidebar shows it in red.
+  await expect(page.getByTestId('monthly-total')).toHaveText('Costs now: 2 running (1 failed, still billed) · $0.071/h · ≈ $48.00 per month')
+  await expect(page.getByTestId('nav-failed')).toHaveText('1')
+  await expect(page.getByTestId('nav-failed')).toHaveAttribute('aria-label', '1 failed')
+  await page.screenshot({ path: artifactPath('trust-cost-summary.png') })
+
+  // A refusal from DigitalOcean arrives with what to do about it (errors.ts's hint).
+  cloud.digitalOcean.inject({ kind: 'status', status: 403, body: { id: 'forbidden', message: 'You do not have access for the attempted action.' }, method: 'POST', path: '/v2/droplets' })
+  dialog = await deploy()
+  await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+  const refusal = dialog.getByRole('alert')
+  await expect(refusal).toContainText('The DigitalOcean token is not allowed to do this')
+  await expect(refusal).toContainText('Give the token read and write access to droplets')
+  await page.screenshot({ path: artifactPath('trust-hint-forbidden.png') })
+  await dialog.getByRole('button', { name: 'Cancel' }).click()
+
+  // At the limit: said in numbers before anything is sent, Deploy off, and a way forward.
+  cloud.digitalOcean.setDropletLimit(2)
+  dialog = await deploy()
+  const limit = dialog.getByTestId('droplet-limit')
+  await expect(limit).toContainText('You use 2 of 2 droplets')
+  await expect(dialog.getByRole('button', { name: 'Deploy', exact: true })).toBeDisabled()
+  await expect(limit.getByRole('link', { name: 'ask DigitalOcean for a higher droplet limit' })).toHaveAttribute(
+    'href',
+    'https://cloud.digitalocean.com/account/team/droplet_limit_increase',
+  )
+  await page.screenshot({ path: artifactPath('trust-droplet-limit.png') })
+  await limit.getByRole('button', { name: 'Show deployments to destroy one' }).click()
+  await expect(dialog).toBeHidden()
+  await expect(page.getByRole('heading', { name: 'Deployments', level: 1 })).toBeVisible()
+  expect(cloud.digitalOcean.droplets.size).toBe(2)
+  expect(app.host.errors).toEqual([])
+})
