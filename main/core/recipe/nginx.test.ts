@@ -220,7 +220,7 @@ ip link set lo up
 nginx -c ${dir}/nginx.conf -p ${dir} -g 'daemon off; master_process off;' &
 NGINX=$!
 trap 'kill $NGINX 2>/dev/null || true; wait $NGINX 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.2:18080/dictumal/status.json && break; sleep 0.05; done
+for _ in $(seq 300); do curl -s -o /dev/null http://127.0.0.2:18080/dictumal/status.json && break; sleep 0.05; done
 curl -sk -o /dev/null -w '%{http_code} ' 'https://127.0.0.2:18443/guacamole/?data=${TOKEN}'
 curl -s -o /dev/null -w '%{http_code} ' 'http://127.0.0.2:18080/guacamole/?data=${TOKEN}'
 curl -sk -o /dev/null -w '%{http_code}' 'https://127.0.0.2:18443/guacamole/api/tokens?token=${TOKEN}'
