@@ -265,7 +265,8 @@ export class ImageService {
       const record = this.store.read().images.find((i) => i.id === id)
       if (!record) throw new AppError('image-not-found', 'That desktop image was deleted.')
       if (record.status !== 'BUILDING') return copy(record)
-      if (!this.driving.has(id)) void this.drive(id)
+      // Another live process may be driving it: then only watch, and take over if it dies.
+      if (!this.driving.has(id) && !this.drivenElsewhere(record)) void this.drive(id)
       await this.clock.sleep(Math.min(this.pollMs, 500))
     }
   }
@@ -313,6 +314,10 @@ export class ImageService {
         })
         .catch(() => {})
     }
+  }
+
+  private drivenElsewhere(r: DesktopImage): boolean {
+    return r.driver !== null && r.driver.pid !== this.pid && this.driverAlive(r.driver)
   }
 
   private driverAlive(driver: DesktopImage['driver']): boolean {
