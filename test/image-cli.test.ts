@@ -153,6 +153,21 @@ describe('dictumal image', { timeout: 120_000 }, () => {
     expect(builderDroplets()).toEqual([])
   })
 
+  it('reconcile while build --wait runs in another process leaves the build to it: one shutdown, one snapshot', async () => {
+    builders.setOptions({ stepMs: 200 })
+    const building = startCli(['image', 'build', '--wait', '--json'], { env: env(), timeoutMs: 60_000 })
+    await building.waitForLine((l) => l.startsWith('{') && (JSON.parse(l) as DesktopImage).stage === 'installing', 30_000)
+    const rec = await runCli(['reconcile'], { env: env(), timeoutMs: 60_000 })
+    const built = await building.done
+    expect(built.code, describeResult(built)).toBe(0)
+    expect(rec.code, describeResult(rec)).toBe(0)
+    expect(rec.stdout).not.toContain('image-resumed')
+    const actions = [...cloud.digitalOcean.actions.values()].map((a) => a.type)
+    expect(actions.filter((t) => t === 'shutdown')).toHaveLength(1)
+    expect(actions.filter((t) => t === 'snapshot')).toHaveLength(1)
+    expect(builderDroplets()).toEqual([])
+  })
+
   it('copy --region --wait adds the region', async () => {
     const built = await runCli(['image', 'build', '--wait', '--json'], { env: env(), timeoutMs: 60_000 })
     const id = images(built.stdout).at(-1)!.id
