@@ -255,6 +255,23 @@ describe('reconcile', () => {
     expect(fake.snapshots.size).toBe(1)
   })
 
+  it('a failed build whose builder DigitalOcean would not delete then is cleaned up by the next reconcile', async () => {
+    builders.setOptions({ stepMs: 15, failAt: 'install-docker' })
+    fake.inject({ kind: 'server-error', status: 500, method: 'DELETE', path: /^\/v2\/droplets\/\d+$/, times: 1000 })
+    const images = service()
+    const failed = await images.settled((await images.build({ region: 'nyc3' })).id)
+    expect(failed.status).toBe('ERROR')
+    expect(failed.error).toMatch(/could not yet delete the builder droplet/)
+    expect(failed.builderDropletId).not.toBeNull()
+    expect(leftovers().builders).toBe(1)
+    fake.clearFaults()
+    const findings = await images.reconcile()
+    expect(findings).toContainEqual(expect.objectContaining({ kind: 'image-cleaned-up', imageId: failed.id }))
+    expect(leftovers()).toEqual({ builders: 0, snapshots: [] })
+    expect(images.find(failed.id)).toMatchObject({ builderDropletId: null, status: 'ERROR' })
+    expect(images.find(failed.id).error).not.toMatch(/could not yet delete/)
+  })
+
   it('an image whose snapshot was deleted elsewhere becomes ERROR', async () => {
     const images = service()
     const ready = await images.settled((await images.build({ region: 'nyc3' })).id)

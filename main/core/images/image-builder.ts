@@ -93,6 +93,7 @@ class BuildFailed extends Error {}
 
 const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/
 const HEARTBEAT_MS = 5_000
+const CLEANUP_PENDING = ' Dictumal could not yet delete the builder droplet; it tries again at the next start or "dictumal reconcile".'
 const DRIVER_STALE_MS = 30_000
 /** A builder with no record is deleted once it is older than any build may take (another install may own it). */
 const ORPHAN_BUILDER_AGE_MS = 90 * 60_000
@@ -562,7 +563,7 @@ export class ImageService {
       log.warn('images', `cleaning up build ${id.slice(0, 8)} failed; reconcile tries again`, error)
       await this.patch(id, () => ({
         status: 'ERROR',
-        error: `${message} Dictumal could not yet delete the builder droplet; it tries again at the next start or "dictumal reconcile".`,
+        error: `${message}${CLEANUP_PENDING}`,
         driver: null,
       }))
     }
@@ -661,7 +662,14 @@ export class ImageService {
         void this.drive(r.id)
       } else if (r.status === 'ERROR' && r.builderDropletId !== null) {
         await this.cleanUp(r)
-        await this.patch(r.id, () => ({ builderDropletId: null, builderIp: null, pendingAction: null, snapshotId: null, regions: [] }))
+        await this.patch(r.id, (cur) => ({
+          builderDropletId: null,
+          builderIp: null,
+          pendingAction: null,
+          snapshotId: null,
+          regions: [],
+          error: cur.error?.replace(CLEANUP_PENDING, '') ?? null,
+        }))
         findings.push({ kind: 'image-cleaned-up', imageId: r.id, dropletId: r.builderDropletId, name: r.name })
       } else if (r.status === 'READY' && r.transfers.length > 0) {
         void this.followTransfers(r.id)
