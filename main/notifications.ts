@@ -46,6 +46,33 @@ export function notifyFailure(title: string, sentence: string): void {
   notification.show()
 }
 
+/**
+ * Idle auto-hibernate's warning: "Keep running" (a button where the OS offers one, else a click on the
+ * notification) restarts the desktop's idle clock.
+ */
+export function notifyIdle(name: string, minutesLeft: number, onKeep: () => void): void {
+  if (!Notification.isSupported()) return
+  const notification = new Notification({
+    title: `${name} will hibernate in ${minutesLeft} min`,
+    body: 'Nobody has had this desktop open for a while. Click to keep it running; hibernating keeps every file and costs only the snapshot.',
+    actions: [{ type: 'button', text: 'Keep running' }],
+    urgency: 'normal',
+  })
+  const release = (): void => {
+    showing.delete(notification)
+  }
+  const keep = (): void => {
+    release()
+    onKeep()
+  }
+  notification.on('action', keep)
+  notification.on('click', keep)
+  notification.on('close', release)
+  notification.on('failed', release)
+  showing.add(notification)
+  notification.show()
+}
+
 export interface NotificationsOptions {
   getDeployments(): Deployment[]
   onChange(listener: () => void): () => void

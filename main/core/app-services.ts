@@ -27,6 +27,8 @@ import {
 } from './digitalocean'
 import { Engine, type EngineOptions } from './engine/engine'
 import { Hibernation, hibernationOptionsFromEnv, type HibernationOptions } from './hibernation/hibernation'
+import { IdleWatcher } from './hibernation/idle'
+import { fetchBeacon } from './engine/probes'
 import { imageOptionsFromEnv, ImageService, isExplicitImage, type ImageServiceOptions } from './images/image-builder'
 import { recordDeployTimes } from './images/timings'
 import { log } from './log'
@@ -74,6 +76,8 @@ export interface AppServices {
   engine: Engine
   /** Hibernate and resume (SPEC §10); driven from the engine's rounds. */
   hibernation: Hibernation
+  /** Idle auto-hibernate: the app starts it (it warns through OS notifications first). */
+  idle: IdleWatcher
   /** Desktop images: build, list, delete, copy, and the deploy's choice between image and fresh. */
   images: ImageService
   shell: ShellPort | null
@@ -175,6 +179,16 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
     ...(options.engine ?? {}),
   })
 
+  const idle = new IdleWatcher({
+    deployments: () => store.read().deployments,
+    idleMinutes: () => settings().idleHibernateMinutes,
+    lastActivity: async (d) => (d.ip === null ? undefined : (await fetchBeacon(d.ip)).beacon?.lastActivityAt),
+    hibernate: async (id) => {
+      await hibernation.hibernate(id)
+      engine.start()
+    },
+  })
+
   let account: { value: AuthStatus['account']; token: string; at: number } | null = null
   const authListeners = new Set<(status: AuthStatus) => void>()
 
@@ -256,6 +270,7 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
     client,
     engine,
     hibernation,
+    idle,
     images,
     shell: options.shell ?? null,
     authStatus,

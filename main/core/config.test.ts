@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { Settings } from '../../preload/contract'
 import { gatewayHost, imageChoice, settingsView, sshKeys, timeouts } from './config'
 
-const base: Settings = { defaultRegion: 'nyc3', defaultSize: 's-2vcpu-4gb', imageSlug: null, useLatestUbuntu: false, sshKeys: [], gatewayHost: '', desktopClipboardRead: true }
+const base: Settings = { defaultRegion: 'nyc3', defaultSize: 's-2vcpu-4gb', imageSlug: null, useLatestUbuntu: false, sshKeys: [], gatewayHost: '', desktopClipboardRead: true, idleHibernateMinutes: null }
 
 describe('configuration precedence (env > setting > default)', () => {
   it.each([

@@ -42,7 +42,7 @@ describe('deployment records and hibernation fields', () => {
       snapshotId: '190000001',
       snapshotSizeGigabytes: 4.2,
       hibernatedAt: '2026-01-02T00:00:00.000Z',
-      hibernation: { op: 'resume', snapshotName: 'dictumal-hibernate-3f1c2a9e-20260102-0000', action: null, startedAt: '2026-01-03T00:00:00.000Z' },
+      hibernation: { op: 'resume', snapshotName: 'dictumal-hibernate-3f1c2a9e-20260102-0000', action: null, startedAt: '2026-01-03T00:00:00.000Z', driver: null },
     }
     const parsed = parseStoreText(JSON.stringify({ schemaVersion: 1, constitutions: [], deployments: [hibernated] }))
     expect(parsed.ok && parsed.data.deployments[0]).toEqual({ ...hibernated, fastStart: false })

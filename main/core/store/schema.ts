@@ -27,6 +27,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   sshKeys: [],
   gatewayHost: '',
   desktopClipboardRead: true,
+  idleHibernateMinutes: null,
 })
 
 export function emptyStoreData(): StoreData {
@@ -84,6 +85,8 @@ const deploymentSchema = z.object({
 })
 
 export const CONSTITUTION_NAME_MAX = 80
+/** Idle auto-hibernate: at most a week. */
+export const IDLE_MINUTES_MAX = 7 * 24 * 60
 
 const constitutionSchema = z.object({
   id: z.string().min(1),
@@ -102,6 +105,7 @@ export const settingsSchema = z.object({
   sshKeys: z.array(z.string().min(1)).default(() => []),
   gatewayHost: z.string().default(''),
   desktopClipboardRead: z.boolean().default(true),
+  idleHibernateMinutes: z.number().int().min(1).max(IDLE_MINUTES_MAX).nullable().default(null),
 })
 
 /** A settings change from the UI or CLI: every field optional, no defaults filled in. */
@@ -114,6 +118,7 @@ export const settingsPatchSchema = z
     sshKeys: z.array(z.string().min(1)),
     gatewayHost: z.string(),
     desktopClipboardRead: z.boolean(),
+    idleHibernateMinutes: z.number().int().min(1).max(IDLE_MINUTES_MAX).nullable(),
   })
   .partial()
   .strict()

@@ -107,9 +107,11 @@ function Overridden({ variable }: { variable: string }) {
 function DeploymentSettings({ view }: { view: SettingsData }) {
   const catalog = useAppStore((s) => s.catalog)
   const set = useAppStore((s) => s.set)
-  const ids = { slug: useId(), gateway: useId(), image: useId() }
+  const ids = { slug: useId(), gateway: useId(), image: useId(), idle: useId() }
   const { settings, overrides } = view
   const [draft, setDraft] = useState<Settings>(settings)
+  const [idleOn, setIdleOn] = useState(settings.idleHibernateMinutes !== null)
+  const [idleMinutes, setIdleMinutes] = useState(String(settings.idleHibernateMinutes ?? 60))
   const [image, setImage] = useState<ImageChoice>(settings.imageSlug ? 'slug' : settings.useLatestUbuntu ? 'latest' : 'default')
   const [keys, setKeys] = useState<Result<SshKeyOption[]> | null>(null)
   const [busy, setBusy] = useState(false)
@@ -138,6 +140,9 @@ function DeploymentSettings({ view }: { view: SettingsData }) {
       gatewayHost: draft.gatewayHost.trim(),
       sshKeys: draft.sshKeys,
     }
+    const minutes = Number(idleMinutes)
+    // Anything that is not a number is sent as -1, so main answers with its one sentence.
+    patch.idleHibernateMinutes = idleOn ? (Number.isFinite(minutes) && idleMinutes.trim() !== '' ? minutes : -1) : null
     if (!imageLocked) {
       patch.imageSlug = image === 'slug' ? draft.imageSlug?.trim() || null : null
       patch.useLatestUbuntu = image === 'latest'
@@ -244,6 +249,30 @@ function DeploymentSettings({ view }: { view: SettingsData }) {
             </label>
           ))
         )}
+      </fieldset>
+
+      <fieldset className="field">
+        <legend>Idle desktops</legend>
+        <label className="choice">
+          <input type="checkbox" checked={idleOn} onChange={(e) => setIdleOn(e.target.checked)} />
+          <span>Hibernate desktops nobody has open for</span>
+        </label>
+        <div className="idle-minutes">
+          <input
+            id={ids.idle}
+            type="number"
+            inputMode="numeric"
+            value={idleMinutes}
+            disabled={!idleOn}
+            onChange={(e) => setIdleMinutes(e.target.value)}
+            aria-label="Minutes idle before hibernating"
+            aria-describedby={`${ids.idle}-hint`}
+          />
+          <span>minutes</span>
+        </div>
+        <p id={`${ids.idle}-hint`} className="muted small">
+          Off by default. A notification comes a few minutes before, with Keep running. Hibernating keeps every file; only the snapshot is billed.
+        </p>
       </fieldset>
 
       <div className="field">
