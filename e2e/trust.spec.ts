@@ -80,3 +80,26 @@ test('cost at a glance, hints shown, and the droplet limit explained before Depl
   expect(cloud.digitalOcean.droplets.size).toBe(2)
   expect(app.host.errors).toEqual([])
 })
+
+test('DigitalOcean trouble during a deploy shows on the card, and goes when it answers again', async () => {
+  test.setTimeout(120_000)
+  app = await startUiApp({ droplet: () => ({ timeline: { stepMs: 60 } }) })
+  const { page, cloud } = app
+  await constitution(app, 'Patient desk')
+  // Every look at the droplet fails for a while (the watch loop asks about every 100–300 ms here).
+  cloud.digitalOcean.inject({ kind: 'server-error', status: 503, method: 'GET', path: /^\/v2\/droplets\/\d+$/, times: 40 })
+  await page.getByRole('button', { name: 'Deploy Patient desk' }).click()
+  const dialog = page.getByRole('dialog', { name: 'Deploy “Patient desk”' })
+  await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+  await expect(dialog).toBeHidden()
+  const card = page.locator('[data-deployment-id]')
+  const trouble = card.getByTestId('cloud-trouble')
+  await expect(trouble).toContainText("DigitalOcean isn't answering (HTTP 503); retrying — the droplet exists and is billed; Dictumal keeps checking on it.", {
+    timeout: 20_000,
+  })
+  await expect(card).toHaveAttribute('data-status', 'PROVISIONING')
+  await card.screenshot({ path: artifactPath('trust-cloud-trouble.png') })
+  await expect(card).toHaveAttribute('data-status', 'ACTIVE', { timeout: 60_000 })
+  await expect(trouble).toHaveCount(0)
+  expect(app.host.errors).toEqual([])
+})

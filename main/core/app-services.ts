@@ -114,6 +114,8 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
     baseUrl: resolveApiUrl(env),
     token: tokenProvider({ env, readKeychainToken }),
     budget,
+    // A create that DigitalOcean answers with 5xx/429 says so on its card while it is retried.
+    onRetry: (error, call) => engine.noteCloudRetry(error, call),
     ...(options.client ?? {}),
   })
   // The watch loop asks again a moment later anyway, so its look-ups give up fast instead of waiting.

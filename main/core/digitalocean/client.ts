@@ -55,6 +55,8 @@ export interface DigitalOceanClientOptions {
   budget?: RateBudget
   dispatcher?: Dispatcher
   userAgent?: string
+  /** Told each time a request failed and is about to be tried again (the engine shows it on the card). */
+  onRetry?: (error: DigitalOceanError, call: { method: string; path: string }) => void
 }
 
 export interface CreateDropletInput {
@@ -153,6 +155,7 @@ export class DigitalOceanClient {
   private readonly budget: RateBudget
   private readonly dispatcher: Dispatcher | undefined
   private readonly userAgent: string
+  private readonly onRetry: DigitalOceanClientOptions['onRetry']
   private sshKeysCache: { at: number; keys: Promise<SshKey[]> } | undefined
 
   constructor(options: DigitalOceanClientOptions) {
@@ -170,6 +173,7 @@ export class DigitalOceanClient {
     this.budget = options.budget ?? new RateBudget({ clock: this.clock })
     this.dispatcher = options.dispatcher
     this.userAgent = options.userAgent ?? 'dictumal-desktop'
+    this.onRetry = options.onRetry
   }
 
   async getAccount(): Promise<Account> {
@@ -310,6 +314,8 @@ export class DigitalOceanClient {
       const found = await this.listDropletsByTag(tag)
       const adopted = found.find((d) => d.name === input.name) ?? found.sort((a, b) => a.id - b.id)[0]
       if (adopted !== undefined) return adopted
+      // Nothing carries the tag: nothing was created, and the create is sent once more.
+      if (attempt === 0 && lastError) this.tellRetry(lastError, { method: 'POST', path: '/v2/droplets' })
     }
     throw lastError ?? new DigitalOceanError('server-error', 'DigitalOcean could not create the droplet; try again in a few minutes.')
   }
@@ -412,6 +418,7 @@ export class DigitalOceanClient {
         const error = e instanceof DigitalOceanError ? e : transportError(e)
         const transient = error.code === 'timeout' || error.code === 'network' || error.code === 'offline' || error.code === 'dns'
         if (!safe || !transient || attempt >= this.maxRetries) throw error
+        this.tellRetry(error, call)
         await this.clock.sleep(this.backoffMs(attempt))
         continue
       }
@@ -419,13 +426,23 @@ export class DigitalOceanClient {
         const wait = this.waitFor429(reply.headers, attempt)
         this.budget.blockUntil(this.clock.now() + wait)
         if (attempt >= this.maxRetries || wait > this.maxWaitMs) throw this.failure(reply)
+        this.tellRetry(this.failure(reply), call)
         continue
       }
       if (safe && reply.status >= 500 && reply.status !== 501 && attempt < this.maxRetries) {
+        this.tellRetry(this.failure(reply), call)
         await this.clock.sleep(this.backoffMs(attempt))
         continue
       }
       return reply
+    }
+  }
+
+  private tellRetry(error: DigitalOceanError, call: Call): void {
+    try {
+      this.onRetry?.(error, { method: call.method, path: call.path })
+    } catch {
+      // A listener's failure must not change what the request does.
     }
   }
 

@@ -28,6 +28,7 @@ import {
   STAGE_PERCENT,
   type Observation,
 } from './progress'
+import { LiveBoard, troubleSentence } from './live-notes'
 import { DEFAULT_PROBE_TIMING, nearGateway, nextProbeDelay, remember, type ProbeMemory, type ProbeSight, type ProbeTiming } from './probe-schedule'
 import { fetchBeacon, gatewayAcceptsToken, pinnedAgent, probeGuacamoleHttp, probeGuacamoleHttps } from './probes'
 
@@ -219,6 +220,8 @@ export class Engine {
   private stopped = true
   /** The engine's own writes: the changes of one turn (many deployments) go to disk as one locked write. */
   private readonly writes: WriteCoalescer
+  /** Notes for the cards that are not worth a write: DigitalOcean trouble during a deploy (live-notes.ts). */
+  readonly live = new LiveBoard()
   private readonly inFlight = new Set<Promise<void>>()
   private cloudBusy = false
   private hookRunning: Promise<void> | null = null
@@ -386,7 +389,18 @@ export class Engine {
       return this.find(id)
     } finally {
       this.creating.delete(id)
+      this.live.clearCloud(id)
     }
+  }
+
+  /**
+   * The client is about to retry a droplet create or tag look-up (wired in app-services): every create
+   * in flight shows it. A POST retried means DigitalOcean made nothing (429, or no droplet with the tag).
+   */
+  noteCloudRetry(error: unknown, call: { method: string; path: string }): void {
+    if (call.path !== '/v2/droplets') return
+    const moment = call.method === 'POST' ? 'creating' : 'unconfirmed'
+    for (const id of this.creating.keys()) this.live.setCloud(id, troubleSentence(error, moment), this.nowIso())
   }
 
   // ---------- destroy ----------
@@ -510,6 +524,7 @@ export class Engine {
 
   private dropWatch(id: string): void {
     this.watches.delete(id)
+    this.live.clearCloud(id)
   }
 
   /**
@@ -697,10 +712,14 @@ export class Engine {
           const verdict = await this.missingDroplet(record)
           if (verdict) updates.set(record.id, verdict)
         }
+        this.live.clearCloud(record.id)
       }
     } catch (error) {
       log.warn('engine', 'DigitalOcean look-up failed; trying again shortly', error)
       for (const record of due) this.watch(record.id).nextCloudAt = now + this.watch(record.id).cloudDelayMs
+      for (const record of due) {
+        if (!this.creating.has(record.id)) this.live.setCloud(record.id, troubleSentence(error, record.dropletId === null ? 'unconfirmed' : 'exists'), this.nowIso())
+      }
     }
     return view
   }

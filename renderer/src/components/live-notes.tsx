@@ -1,0 +1,45 @@
+// The engine's live notes (main/core/engine/live-notes.ts), followed once for the whole page, and the
+// card's line for DigitalOcean trouble during a deploy: "DigitalOcean isn't answering (HTTP 503);
+// retrying — nothing has been created yet", with how long it has lasted.
+import { useSyncExternalStore } from 'react'
+import type { LiveNote } from '../../../preload/contract'
+import { duration } from '../format'
+import { guarded } from '../store'
+import './trust.css'
+
+let notes: Record<string, LiveNote> = {}
+const listeners = new Set<() => void>()
+let following = false
+
+function publish(next: Record<string, LiveNote>): void {
+  notes = next
+  for (const listener of listeners) listener()
+}
+
+function subscribe(listener: () => void): () => void {
+  if (!following) {
+    following = true
+    window.dictumal.deployments.onLive(publish)
+    void guarded(() => window.dictumal.deployments.live()).then((first) => {
+      if (first) publish({ ...first, ...notes })
+    })
+  }
+  listeners.add(listener)
+  return () => listeners.delete(listener)
+}
+
+export function useLiveNote(deploymentId: string): LiveNote | undefined {
+  return useSyncExternalStore(subscribe, () => notes[deploymentId])
+}
+
+export function CloudTroubleNote({ deploymentId, now }: { deploymentId: string; now: number }) {
+  const note = useLiveNote(deploymentId)
+  if (!note?.cloud) return null
+  const lasted = now - Date.parse(note.cloud.since)
+  return (
+    <div role="status" className="note warn cloud-trouble" data-testid="cloud-trouble">
+      <p className="note-title">{note.cloud.message}</p>
+      {lasted >= 1000 && <p className="muted small">For {duration(lasted)} so far.</p>}
+    </div>
+  )
+}
