@@ -30,6 +30,8 @@ export function createDictumalApi(t: Transport): DictumalApi {
     deployments: {
       list: () => t.invoke('deployments:list'),
       cost: () => t.invoke('deployments:cost'),
+      live: () => t.invoke('deployments:live'),
+      onLive: (listener) => t.on('deployments:live-changed', listener),
       create: (input) => t.invoke('deployments:create', input),
       destroy: (id) => t.invoke('deployments:destroy', id),
       hibernate: (id) => t.invoke('deployments:hibernate', id),

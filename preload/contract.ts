@@ -166,6 +166,12 @@ export interface Catalog {
   defaults: { region: string; size: string }
 }
 
+/** What the running engine knows about a deployment beyond its record (main/core/engine/live-notes.ts). */
+export interface LiveNote {
+  /** DigitalOcean trouble during a deploy, in one sentence for the card, and since when it lasts. */
+  cloud: { message: string; since: string } | null
+}
+
 /** What the desktops cost now (main/core/cost.ts); null amounts while DigitalOcean's prices are unknown. */
 export interface CostSummary {
   /** Desktops whose droplet is billed by the hour: being set up, running, failed (they bill too), hibernating. */
@@ -321,6 +327,8 @@ export interface InvokeChannels {
   'deployments:list': () => Deployment[]
   /** What the desktops cost now, with DigitalOcean's current prices. */
   'deployments:cost': () => CostSummary
+  /** The engine's live notes per deployment id (a reloaded page asks once, then follows deployments:live-changed). */
+  'deployments:live': () => Record<string, LiveNote>
   /** `fresh`: a full install even when a desktop image is ready in the region. */
   'deployments:create': (input: { constitutionId: string; region: string; size: string; fresh?: boolean }) => Result<Deployment>
   'deployments:destroy': (id: string) => Result<Deployment>
@@ -355,6 +363,7 @@ export interface InvokeChannels {
 /** Pushed events: main → renderer. */
 export interface EventChannels {
   'deployments:changed': Deployment[]
+  'deployments:live-changed': Record<string, LiveNote>
   'unmanaged:changed': UnmanagedDroplet[]
   'images:changed': DesktopImage[]
   'auth:changed': AuthStatus
@@ -393,6 +402,8 @@ export interface DictumalApi {
   deployments: {
     list: Promised<InvokeChannels['deployments:list']>
     cost: Promised<InvokeChannels['deployments:cost']>
+    live: Promised<InvokeChannels['deployments:live']>
+    onLive: Listener<'deployments:live-changed'>
     create: Promised<InvokeChannels['deployments:create']>
     destroy: Promised<InvokeChannels['deployments:destroy']>
     hibernate: Promised<InvokeChannels['deployments:hibernate']>

@@ -188,6 +188,10 @@ export function createHandlers(s: AppServices): Handlers {
       args('deployments:cost', none, raw)
       return summarizeCost(s.engine.list(), await priceList(s))
     },
+    'deployments:live': async (...raw) => {
+      args('deployments:live', none, raw)
+      return s.engine.live.snapshot()
+    },
     'deployments:create': async (...raw) => {
       const [input] = args('deployments:create', schemas.create, raw)
       return attempt('deployments:create', () => s.engine.create(input).catch(async (e: unknown) => Promise.reject(await explainDropletLimit(e, s.client))))
@@ -315,6 +319,7 @@ export function createHandlers(s: AppServices): Handlers {
 export function subscribeEvents(s: AppServices, emit: EmitEvent): () => void {
   const offStore = s.store.onChange((data) => emit('deployments:changed', data.deployments.map((d) => ({ ...d }))))
   const offUnmanaged = s.engine.onUnmanagedChange((list) => emit('unmanaged:changed', list))
+  const offLive = s.engine.live.onChange((notes) => emit('deployments:live-changed', notes))
   let lastImages = JSON.stringify(s.store.read().images)
   const offImages = s.store.onChange((data) => {
     const now = JSON.stringify(data.images)
@@ -326,6 +331,7 @@ export function subscribeEvents(s: AppServices, emit: EmitEvent): () => void {
   return () => {
     offStore()
     offUnmanaged()
+    offLive()
     offImages()
     offAuth()
   }

@@ -4,6 +4,7 @@ import { useEffect, useState } from 'react'
 import { HIBERNATION_STAGES, type Deployment, type DeploymentStage, type UnmanagedDroplet } from '../../../preload/contract'
 import { CostSummaryLine } from '../components/cost-summary'
 import { ConfirmDialog } from '../components/dialog'
+import { CloudTroubleNote } from '../components/live-notes'
 import { StatusBadge } from '../components/notes'
 import { useNow } from '../components/use-now'
 import { CHECKS, SNAPSHOT_PRICE_PER_GIB_MONTH, STAGES, age, costSoFar, duration, hintsFor, isInProgress, money, snapshotMonthly, stageLabel } from '../format'
@@ -223,6 +224,7 @@ function DeploymentCard({ deployment: d, now, priceHourly, priceMonthly, onDestr
       )}
 
       {(running || d.status === 'ERROR') && <Progress deployment={d} title={title} now={now} />}
+      {running && <CloudTroubleNote deploymentId={d.id} now={now} />}
 
       {d.status === 'ERROR' && (
         <div role="alert" className="note error">
