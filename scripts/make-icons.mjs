@@ -1,70 +1,38 @@
-// Draws Dictumal's icons (an indigo rounded square with a monitor glyph) and writes them as PNG and
-// ICO with nothing but Node: shapes are signed-distance fields, so edges are anti-aliased exactly.
+// Rasterises Dictumal's icons from their vector sources in resources/ (icon.svg above 48 px,
+// icon-small.svg at 16–48 px and for the Linux tray, tray-template.svg for the macOS menu bar) and
+// writes them as PNG and ICO. Chromium (Debian's, or Playwright's) draws each SVG into a canvas at
+// the exact pixel size; the pixels are encoded here, so the files depend only on the drawing.
 // Usage: node scripts/make-icons.mjs [outDir]   (default: resources/)
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { crc32, deflateSync } from 'node:zlib'
+import { chromium } from 'playwright-core'
 
-const BRAND = [0x4f, 0x46, 0xe5]
-const WHITE = [0xff, 0xff, 0xff]
-const BLACK = [0x00, 0x00, 0x00]
+const RESOURCES = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'resources')
 
-// Signed distance (negative inside) from (px, py) to a rounded rectangle centred at (cx, cy).
-function roundedRect(px, py, cx, cy, halfW, halfH, radius) {
-  const qx = Math.abs(px - cx) - halfW + radius
-  const qy = Math.abs(py - cy) - halfH + radius
-  const outside = Math.hypot(Math.max(qx, 0), Math.max(qy, 0))
-  return outside + Math.min(Math.max(qx, qy), 0) - radius
+function chromiumExecutable() {
+  const chosen = process.env.DICTUMAL_CHROMIUM
+  if (chosen) return chosen
+  return existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined
 }
 
-const union = (a, b) => Math.min(a, b)
-const ring = (d, width) => Math.abs(d + width / 2) - width / 2
-
-/**
- * The monitor glyph in unit coordinates: a screen outline, a neck and a foot. `box` places it
- * inside the canvas ({ x, y, size } in units), `stroke` is the outline width in units.
- */
-function monitor(px, py, box, stroke) {
-  const u = (v) => v * box.size
-  const x = (v) => box.x + u(v)
-  const y = (v) => box.y + u(v)
-  const screen = ring(roundedRect(px, py, x(0.5), y(0.4), u(0.5), u(0.33), u(0.08)), u(stroke))
-  const neck = roundedRect(px, py, x(0.5), y(0.8), u(0.065), u(0.08), 0)
-  const foot = roundedRect(px, py, x(0.5), y(0.9), u(0.24), u(0.05), u(0.05))
-  return union(screen, union(neck, foot))
-}
-
-/** Renders `layers` (each { sdf(px, py) in units, color }) onto an RGBA buffer of size×size. */
-function render(size, layers) {
-  const pixels = Buffer.alloc(size * size * 4)
-  for (let row = 0; row < size; row += 1) {
-    for (let col = 0; col < size; col += 1) {
-      // Pixel centre in unit space; distances are converted to pixels for a one-pixel AA ramp.
-      const px = (col + 0.5) / size
-      const py = (row + 0.5) / size
-      let r = 0
-      let g = 0
-      let b = 0
-      let a = 0
-      for (const layer of layers) {
-        const coverage = Math.min(1, Math.max(0, 0.5 - layer.sdf(px, py) * size))
-        if (coverage === 0) continue
-        // Source-over in straight alpha.
-        const outA = coverage + a * (1 - coverage)
-        r = (layer.color[0] * coverage + r * a * (1 - coverage)) / outA
-        g = (layer.color[1] * coverage + g * a * (1 - coverage)) / outA
-        b = (layer.color[2] * coverage + b * a * (1 - coverage)) / outA
-        a = outA
-      }
-      const offset = (row * size + col) * 4
-      pixels[offset] = Math.round(r)
-      pixels[offset + 1] = Math.round(g)
-      pixels[offset + 2] = Math.round(b)
-      pixels[offset + 3] = Math.round(a * 255)
-    }
-  }
-  return pixels
+/** RGBA pixels (straight alpha) of `svg` drawn at size×size. */
+async function rasterise(page, svg, size) {
+  const url = `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`
+  const data = await page.evaluate(
+    async ({ url, size }) => {
+      const image = new globalThis.Image(size, size)
+      image.src = url
+      await image.decode()
+      const canvas = new globalThis.OffscreenCanvas(size, size)
+      const context = canvas.getContext('2d')
+      context.drawImage(image, 0, 0, size, size)
+      return Array.from(context.getImageData(0, 0, size, size).data)
+    },
+    { url, size },
+  )
+  return Buffer.from(data)
 }
 
 function chunk(type, data) {
@@ -121,56 +89,36 @@ export function encodeIco(images) {
   return Buffer.concat([header, ...entries, ...images.map((image) => image.png)])
 }
 
-/**
- * The same monitor drawn on a 16-unit pixel grid, so that at 16, 32 and 48 px every edge lands on
- * a pixel boundary instead of smearing across two. Rectangles are [left, top, right, bottom, radius].
- */
-function gridMonitor(px, py, shape) {
-  const g = (v) => v / 16
-  const rect = ([l, t, r, b, radius]) =>
-    roundedRect(px, py, g((l + r) / 2), g((t + b) / 2), g((r - l) / 2), g((b - t) / 2), g(radius))
-  const screen = ring(rect(shape.screen), g(shape.stroke))
-  return union(screen, union(rect(shape.neck), rect(shape.foot)))
-}
-
-const SMALL_GLYPH = { screen: [3, 4, 13, 10, 1], stroke: 1, neck: [7, 10, 9, 11, 0], foot: [5, 11, 11, 12, 0.5] }
-const TRAY_GLYPH = { screen: [1, 2, 15, 11, 1.5], stroke: 2, neck: [7, 11, 9, 13, 0], foot: [4, 13, 12, 15, 1] }
-
-/** The app icon: a margin for the platform's mask, the brand square, a white monitor. */
-function appIcon(size) {
-  const background = { color: BRAND }
-  if (size <= 48) {
-    // Small sizes fill the square edge to edge and use the pixel-aligned glyph.
-    background.sdf = (px, py) => roundedRect(px, py, 0.5, 0.5, 0.5, 0.5, 0.2)
-    return render(size, [background, { sdf: (px, py) => gridMonitor(px, py, SMALL_GLYPH), color: WHITE }])
-  }
-  const half = 0.5 - 0.08
-  background.sdf = (px, py) => roundedRect(px, py, 0.5, 0.5, half, half, half * 0.45)
-  const glyph = { x: 0.5 - 0.29, y: 0.5 - 0.29, size: 0.58 }
-  return render(size, [background, { sdf: (px, py) => monitor(px, py, glyph, 0.09), color: WHITE }])
-}
-
-/** macOS menu-bar template: black glyph on transparency, the system tints it. */
-function trayTemplate(size) {
-  return render(size, [{ sdf: (px, py) => gridMonitor(px, py, TRAY_GLYPH), color: BLACK }])
-}
-
-export function makeIcons(outDir) {
+export async function makeIcons(outDir, sourceDir = RESOURCES) {
   mkdirSync(outDir, { recursive: true })
-  const png = (size, pixels) => encodePng(size, pixels)
-  const files = {
-    'icon.png': png(512, appIcon(512)),
-    'icon.ico': encodeIco([16, 32, 48, 256].map((size) => ({ size, png: png(size, appIcon(size)) }))),
-    'trayTemplate.png': png(16, trayTemplate(16)),
-    'trayTemplate@2x.png': png(32, trayTemplate(32)),
-    'tray.png': png(32, appIcon(32)),
+  const source = (name) => readFileSync(join(sourceDir, name), 'utf8')
+  const large = source('icon.svg')
+  const small = source('icon-small.svg')
+  const template = source('tray-template.svg')
+  const executablePath = chromiumExecutable()
+  const browser = await chromium.launch({ headless: true, ...(executablePath ? { executablePath } : {}) })
+  try {
+    const page = await browser.newPage()
+    const png = async (svg, size) => encodePng(size, await rasterise(page, svg, size))
+    const app = (size) => png(size <= 48 ? small : large, size)
+    const ico = []
+    for (const size of [16, 32, 48, 256]) ico.push({ size, png: await app(size) })
+    const files = {
+      'icon.png': await app(512),
+      'icon.ico': encodeIco(ico),
+      'trayTemplate.png': await png(template, 16),
+      'trayTemplate@2x.png': await png(template, 32),
+      'tray.png': await app(32),
+    }
+    for (const [name, data] of Object.entries(files)) writeFileSync(join(outDir, name), data)
+    return Object.keys(files)
+  } finally {
+    await browser.close()
   }
-  for (const [name, data] of Object.entries(files)) writeFileSync(join(outDir, name), data)
-  return Object.keys(files)
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const outDir = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'resources'))
-  const written = makeIcons(outDir)
+  const outDir = resolve(process.argv[2] ?? RESOURCES)
+  const written = await makeIcons(outDir)
   process.stdout.write(`wrote ${written.join(', ')} to ${outDir}\n`)
 }
