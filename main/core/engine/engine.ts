@@ -42,6 +42,7 @@ export interface EngineClock {
 
 /** The store as the engine needs it (main/core/store implements it). */
 export interface StorePort {
+  /** A frozen snapshot: a new object whenever the data changed (the engine caches what it derives from one). */
   read(): StoreData
   update<T>(fn: (draft: StoreData) => T): Promise<T>
 }
@@ -226,6 +227,7 @@ export class Engine {
   private cloudBusy = false
   private hookRunning: Promise<void> | null = null
   private nextHookAt = 0
+  private inProgressOf: { data: StoreData; records: Deployment[] } | null = null
 
   constructor(options: EngineOptions) {
     this.options = options
@@ -586,7 +588,7 @@ export class Engine {
 
   private startDue(): Promise<void>[] {
     const now = this.clock.now()
-    const records = this.store.read().deployments.filter(isInProgress)
+    const records = this.inProgress()
     const live = new Set(records.map((r) => r.id))
     for (const id of [...this.watches.keys()]) if (!live.has(id)) this.dropWatch(id)
     const work: Promise<void>[] = []
@@ -607,13 +609,20 @@ export class Engine {
     return work
   }
 
+  /** In-progress records of the current snapshot, found once per snapshot (old records can be many). */
+  private inProgress(): Deployment[] {
+    const data = this.store.read()
+    if (this.inProgressOf?.data !== data) this.inProgressOf = { data, records: data.deployments.filter(isInProgress) }
+    return this.inProgressOf.records
+  }
+
   /** When the loop must wake next: the earliest due probe, look-up or hook, and at least once a beat. */
   private nextWakeMs(): number {
     const now = this.clock.now()
     let next = now + this.beatMs
     if (this.options.onTick) next = Math.min(next, this.nextHookAt)
-    for (const record of this.store.read().deployments) {
-      const w = isInProgress(record) ? this.watches.get(record.id) : undefined
+    for (const record of this.inProgress()) {
+      const w = this.watches.get(record.id)
       if (!w || w.busy) continue
       next = Math.min(next, w.nextObserveAt)
       if (!this.cloudBusy && this.needsCloud(record) && !this.creating.has(record.id)) next = Math.min(next, w.nextCloudAt)
