@@ -2,6 +2,7 @@
 // that; and, while main shows a remote desktop, only the thin desktop toolbar above it.
 import { useEffect } from 'react'
 import { runCommand, useCommands } from './commands'
+import { BrandMark } from './components/brand-mark'
 import { ShortcutsSheet } from './components/shortcuts-sheet'
 import { DeploymentCounts } from './components/nav-counts'
 import { DeployDialog } from './views/deploy-dialog'
@@ -40,7 +41,7 @@ export function App() {
     <div className="shell">
       <header className="titlebar">
         <span className="brand">
-          <span className="brand-mark" aria-hidden="true" />
+          <BrandMark />
           Dictumal
         </span>
         {info && <span className="titlebar-meta">v{info.version}</span>}

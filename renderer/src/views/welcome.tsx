@@ -1,13 +1,14 @@
 // First run: no token yet. One screen that explains what Dictumal needs and takes the token.
 import { TokenForm } from '../components/token-form'
 import { useAppStore } from '../store'
+import { BrandMark } from '../components/brand-mark'
 
 export function Welcome() {
   const auth = useAppStore((s) => s.auth)
   return (
     <section className="welcome" aria-labelledby="welcome-title">
       <div className="welcome-card">
-        <span className="brand-mark large" aria-hidden="true" />
+        <BrandMark large />
         <h1 id="welcome-title">Welcome to Dictumal</h1>
         <p>
           Dictumal builds a full Linux desktop on <strong>your own DigitalOcean account</strong> and opens it
