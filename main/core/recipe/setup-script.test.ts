@@ -512,6 +512,20 @@ describe.skipIf(!asRoot)(`the whole setup script (${asRoot ? 'as root' : rootNot
     expect(readFileSync(keys, 'utf8').split('\n').filter(Boolean)).toHaveLength(4)
   })
 
+  it('leaves running Guacamole containers alone on a re-run with the same configuration (an open session survives)', async () => {
+    const box = new Sandbox()
+    expect((await box.run('full')).status).toBe(0)
+    const again = await box.run('full')
+    expect(again.status).toBe(0)
+    expect(again.beacon).toMatchObject({ step: 'done', failed: null })
+    expect(again.calls).not.toMatch(/^docker (rm|run)/m)
+    // A changed configuration (another key) is applied: both containers are made anew.
+    box.write(DROPLET_PATHS.guacamoleEnv, 'JSON_SECRET_KEY=00000000000000000000000000000000\n', 0o600)
+    const changed = await box.run('full')
+    expect(changed.status).toBe(0)
+    expect(changed.calls.match(/^docker run/gm)).toHaveLength(2)
+  })
+
   it('names Docker Hub’s pull limit in the beacon at pull-images, after backing off', async () => {
     const box = new Sandbox()
     box.flag('docker-rate-limit', true)

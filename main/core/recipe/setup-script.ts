@@ -164,12 +164,22 @@ pull_image() {
   rm -f "$STATE/reason"
 }
 
+# Running containers started with the same configuration are left alone: a re-run (or the personalise
+# run of a resumed hibernation, same secrets) must not cut a desktop session someone already opened.
 start_containers() {
+  local config
+  config=$(cat ${p.guacamoleEnv} ${p.guacamoleHook} | sha256sum)
+  if [ "$(cat "$STATE/containers" 2>/dev/null)" = "$config" ] &&
+    [ "$(docker ps --format '{{.Names}}' | grep -cxE 'guacd|guacamole')" = 2 ]; then
+    echo "-- guacd and guacamole already run with this configuration"
+    return 0
+  fi
   docker rm -f guacd guacamole >/dev/null 2>&1 || true
   # Host networking: nothing is published past UFW, and guacd reaches the loopback-only VNC server.
   docker run -d --name guacd --restart unless-stopped --network host ${GUACD_IMAGE} -b 127.0.0.1 -L info
   docker run -d --name guacamole --restart unless-stopped --network host --env-file ${p.guacamoleEnv} \\
     -v ${p.guacamoleHook}:/opt/guacamole/entrypoint.d/800-dictumal.sh:ro ${GUACAMOLE_IMAGE}
+  printf '%s' "$config" >"$STATE/containers"
 }
 
 # Background: images, then (unless baking) the containers, so Tomcat warms up while apt works.
@@ -316,7 +326,7 @@ systemctl enable --now ${ACTIVITY_SERVICE}.service
 
 step pull-images
 if [ -n "$IMAGES" ]; then wait "$IMAGES"; fi
-if ! docker ps --format '{{.Names}}' | grep -qx guacamole; then start_containers; fi
+start_containers
 
 step start-guacamole
 wait_for_listener 4822 60
@@ -330,7 +340,8 @@ nginx -t
 touch ${p.stateDir}/nginx
 systemctl stop ${BEACON_SERVICE}.service || true
 systemctl enable nginx
-systemctl restart nginx
+# A reload keeps open desktop connections (a re-run, a resumed hibernation); a first start needs a start.
+if systemctl is-active --quiet nginx; then systemctl reload nginx; else systemctl restart nginx; fi
 
 step "done"
 echo "==> $(now) Dictumal setup finished"

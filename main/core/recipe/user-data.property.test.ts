@@ -127,7 +127,7 @@ describe('user data as cloud-init reads it', () => {
     for (const o of outcomes) if (o.kind === 'refused') expectSentence(o.message)
     // Most arbitrary constitutions are deployable: refusing everything would pass the checks above.
     expect(built.length).toBeGreaterThan(cases.length / 2)
-  })
+  }, 180_000)
 
   it('cannot be made to add a root SSH key with U+2028, U+2029 or U+0085 (the reported injection)', (ctx) => {
     const missing = cloudInitAvailable()
