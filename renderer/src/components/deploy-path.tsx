@@ -51,7 +51,7 @@ export function DeployPath({ region, fresh, onFresh, disabled }: { region: strin
         )}
       </p>
       <p className="muted" data-testid="deploy-estimates">
-        From an image {estimateLabel(plan.estimates.image, 'deploy')} · fresh {estimateLabel(plan.estimates.fresh, 'deploy')}
+        {plan.path === 'image' ? `A fresh install takes ${estimateLabel(plan.estimates.fresh, 'deploy')}.` : `From a desktop image: ${estimateLabel(plan.estimates.image, 'deploy')}.`}
       </p>
       {(plan.path === 'image' || plan.reason === 'fresh-requested') && (
         <label className="row" htmlFor={ids.fresh}>
@@ -75,7 +75,7 @@ export function DeployPath({ region, fresh, onFresh, disabled }: { region: strin
           ) : (
             <>
               <span className="muted">
-                {plan.anyImage ? 'No ready image here.' : 'No desktop image yet.'} Build one for {region} ({estimateLabel(plan.estimates.build, 'build')}, about $0.06 per GiB a month to keep) so later deploys take about a minute.
+                {plan.anyImage ? 'No ready image here.' : 'No desktop image yet.'} Build one for {region} ({estimateLabel(plan.estimates.build, 'build')}, about $0.06 per GiB a month to keep) so later deploys here start from it.
               </span>
               <button type="button" className="button" disabled={working || disabled} onClick={() => void act(() => window.dictumal.images.build({ region }))}>
                 Build image
