@@ -19,6 +19,7 @@ import { WriteCoalescer } from '../store/coalesce'
 import { findDeploymentByPrefix } from '../store/records'
 import { isHibernationStatus, provisioningStartedAt } from '../hibernation/lifecycle'
 import { AppError } from '../user-error'
+import { nextDisplayName } from '../display-name'
 import {
   advance,
   failed,
@@ -346,6 +347,8 @@ export class Engine {
       snapshotSizeGigabytes: null,
       hibernatedAt: null,
       hibernation: null,
+      // Two desktops from one constitution get distinct names ("Research desk", "Research desk 2").
+      displayName: nextDisplayName(constitution.name, this.store.read().deployments),
     }
     // The record exists before DigitalOcean is asked, so a crash here is found again by its tag.
     await this.writes.update((draft) => {
@@ -475,6 +478,7 @@ export class Engine {
     await this.ticking
     await Promise.allSettled([...this.creating.values()])
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+    await this.hookRunning
     await this.writes.settled()
     for (const id of [...this.watches.keys()]) this.dropWatch(id)
     await this.prober.close()
