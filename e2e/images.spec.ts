@@ -71,6 +71,12 @@ test('first deploy offers an image; Settings › Images shows the build; the nex
   const [deployment] = services.engine.list()
   expect(deployment).toMatchObject({ fastStart: true, image: image!.snapshotId })
 
+  // The deploy was measured: the dialog's fast-path time now comes from it, not from the default.
+  await nav.getByRole('button', { name: 'Constitutions' }).click()
+  await page.getByRole('button', { name: 'Deploy Field notes' }).click()
+  await expect(path).toContainText('(measured, 1 deploy)')
+  await dialog.getByRole('button', { name: 'Cancel' }).click()
+
   // 4. A copy to another region from the panel.
   await nav.getByRole('button', { name: 'Settings' }).click()
   await row.getByLabel('Copy to').selectOption('ams3')
