@@ -103,3 +103,43 @@ test('DigitalOcean trouble during a deploy shows on the card, and goes when it a
   await expect(trouble).toHaveCount(0)
   expect(app.host.errors).toEqual([])
 })
+
+test('one name everywhere: two desktops of one constitution are told apart, and a rename reaches the toolbar', async () => {
+  test.setTimeout(120_000)
+  app = await startUiApp({ droplet: () => ({ timeline: { stepMs: 60 } }) })
+  const { page } = app
+  await constitution(app, 'Twin desk')
+  for (let i = 0; i < 2; i++) {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Constitutions' }).click()
+    await page.getByRole('button', { name: 'Deploy Twin desk' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Deploy “Twin desk”' })
+    await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+    await expect(dialog).toBeHidden()
+  }
+  const cards = page.locator('[data-deployment-id]')
+  await expect(cards).toHaveCount(2)
+  await expect(page.getByRole('heading', { name: 'Twin desk', exact: true, level: 2 })).toBeVisible()
+  const second = cards.filter({ has: page.getByRole('heading', { name: 'Twin desk 2', exact: true }) })
+  await expect(second).toHaveAttribute('data-status', 'ACTIVE', { timeout: 60_000 })
+
+  await second.getByRole('button', { name: 'Rename Twin desk 2' }).click()
+  const rename = page.getByRole('dialog', { name: 'Rename “Twin desk 2”' })
+  await expect(rename).toContainText('The droplet stays dictumal-twin-desk-')
+  await rename.getByLabel('Name').fill('   ')
+  await rename.getByRole('button', { name: 'Rename' }).click()
+  await expect(rename.getByRole('alert')).toHaveText('Type a name for the desktop.')
+  await rename.getByLabel('Name').fill('Night shift')
+  await page.screenshot({ path: artifactPath('trust-rename.png') })
+  await rename.getByRole('button', { name: 'Rename' }).click()
+  await expect(rename).toBeHidden()
+  const renamed = cards.filter({ has: page.getByRole('heading', { name: 'Night shift', exact: true }) })
+  await expect(renamed).toHaveCount(1)
+  // The droplet's own name stays, secondary.
+  await expect(renamed).toContainText('dictumal-twin-desk-')
+  expect(app.services.engine.list().map((d) => d.displayName).sort()).toEqual(['Night shift', 'Twin desk'])
+
+  await renamed.getByRole('button', { name: 'Open', exact: true }).click()
+  await expect(page.getByRole('navigation', { name: 'Desktop' })).toContainText('Night shift · 127.')
+  await page.screenshot({ path: artifactPath('trust-toolbar-name.png') })
+  expect(app.host.errors).toEqual([])
+})

@@ -5,6 +5,7 @@ import { clipboard, type BrowserWindow } from 'electron'
 import type { DesktopState, NavigateRequest } from '../preload/contract'
 import type { ShellPort } from './core/app-services'
 import { createDesktopController } from './core/desktop-open'
+import { displayNameOf } from './core/display-name'
 import { log } from './core/log'
 import { createNavigationMailbox } from './core/navigation-mailbox'
 import type { DesktopPermissionSettings } from './core/pinning'
@@ -43,7 +44,7 @@ export function createDesktopShell(options: DesktopShellOptions): DesktopShell {
         mode: request.mode,
         deployment: { id: request.deployment.id, ip, port: 443, fingerprint: request.deployment.certFingerprint },
         launchUrl: request.launchUrl,
-        title: `${request.deployment.name} — Dictumal`,
+        title: `${displayNameOf(request.deployment)} — Dictumal`,
         signal: request.signal,
         permissions: options.permissions,
         onLeave: () => liveWindow()?.webContents.focus(),

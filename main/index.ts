@@ -11,6 +11,7 @@ import { runCliMode } from './cli-mode'
 import { askBeforeDiscarding } from './unload-guard'
 import { createHandlers, priceList, subscribeEvents } from './core/api'
 import { summarizeCost, type PriceList } from './core/cost'
+import { displayNameOf } from './core/display-name'
 import { createAppServices, type AppServices } from './core/app-services'
 import { cliModeArgs } from './core/cli-launcher'
 import { resolveDataDir } from './core/data-dir'
@@ -130,7 +131,7 @@ async function onReady(): Promise<void> {
     void desktopShell.openDesktop(deployment, 'embedded', () => s.engine.launchUrl(id, { target: 'ip' })).catch((e: unknown) => {
       log.warn('tray', 'open failed', e)
       // The window may still be loading: say why in a notification, as the page would.
-      notifyFailure(`Could not open “${deployment.name}”`, toUserError(e).message)
+      notifyFailure(`Could not open “${displayNameOf(deployment)}”`, toUserError(e).message)
     })
   }
   const onStoreChange = (listener: () => void): (() => void) => s.store.onChange(() => listener())
@@ -193,7 +194,7 @@ async function onReady(): Promise<void> {
   cleanups.push(setupNotifications({ getDeployments: () => s.engine.list(), onChange: onStoreChange, onClick: openDeployment }))
   // Idle auto-hibernate (off unless set in Settings): a warning first, with Keep running.
   cleanups.push(
-    s.idle.onWarning((d, at) => notifyIdle(d.name, Math.max(1, Math.round((at - Date.now()) / 60_000)), () => s.idle.keepRunning(d.id))),
+    s.idle.onWarning((d, at) => notifyIdle(displayNameOf(d), Math.max(1, Math.round((at - Date.now()) / 60_000)), () => s.idle.keepRunning(d.id))),
     s.idle.start(),
   )
 

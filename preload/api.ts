@@ -34,6 +34,7 @@ export function createDictumalApi(t: Transport): DictumalApi {
       onLive: (listener) => t.on('deployments:live-changed', listener),
       create: (input) => t.invoke('deployments:create', input),
       destroy: (id) => t.invoke('deployments:destroy', id),
+      rename: (input) => t.invoke('deployments:rename', input),
       hibernate: (id) => t.invoke('deployments:hibernate', id),
       resume: (id) => t.invoke('deployments:resume', id),
       open: (input) => t.invoke('deployments:open', input),

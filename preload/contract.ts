@@ -74,6 +74,8 @@ export interface Deployment {
   /** When the deployment was hibernated; null when it is not. */
   hibernatedAt: string | null
   hibernation: HibernationProgress | null
+  /** The name every surface shows (main/core/display-name.ts); renameable. Older records have none. */
+  displayName?: string | null
 }
 
 export interface Constitution {
@@ -332,6 +334,8 @@ export interface InvokeChannels {
   /** `fresh`: a full install even when a desktop image is ready in the region. */
   'deployments:create': (input: { constitutionId: string; region: string; size: string; fresh?: boolean }) => Result<Deployment>
   'deployments:destroy': (id: string) => Result<Deployment>
+  /** Gives a desktop a new display name (the droplet's name stays). */
+  'deployments:rename': (input: { id: string; name: string }) => Result<Deployment>
   /** ACTIVE → HIBERNATING: resolves once stored; the steps run on in main (SPEC §10). */
   'deployments:hibernate': (id: string) => Result<Deployment>
   /** HIBERNATED → PROVISIONING from the snapshot. */
@@ -406,6 +410,7 @@ export interface DictumalApi {
     onLive: Listener<'deployments:live-changed'>
     create: Promised<InvokeChannels['deployments:create']>
     destroy: Promised<InvokeChannels['deployments:destroy']>
+    rename: Promised<InvokeChannels['deployments:rename']>
     hibernate: Promised<InvokeChannels['deployments:hibernate']>
     resume: Promised<InvokeChannels['deployments:resume']>
     open: Promised<InvokeChannels['deployments:open']>

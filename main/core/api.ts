@@ -8,6 +8,7 @@ import { settingsView } from './config'
 import { sshKeyProblem } from './digitalocean/config'
 import { dropletUsage, explainDropletLimit } from './droplet-usage'
 import { summarizeCost, type PriceList } from './cost'
+import { checkDisplayName } from './display-name'
 import { isValidLaunchHost } from './guacamole-token'
 import { constitutionFitError } from './recipe'
 import { log } from './log'
@@ -42,6 +43,7 @@ const schemas = {
   token: z.tuple([z.string().max(512)]),
   constitution: z.tuple([z.object({ id: id.optional(), name: z.string().max(200), body: z.string().max(1_000_000) }).strict()]),
   id: z.tuple([id]),
+  rename: z.tuple([z.object({ id, name: z.string().max(500) }).strict()]),
   create: z.tuple([z.object({ constitutionId: id, region: z.string().max(64), size: z.string().max(64), fresh: z.boolean().optional() }).strict()]),
   imageBuild: z.tuple([z.object({ region: z.string().max(64) }).strict()]),
   imageCopy: z.tuple([z.object({ id, region: z.string().max(64) }).strict()]),
@@ -199,6 +201,18 @@ export function createHandlers(s: AppServices): Handlers {
     'deployments:destroy': async (...raw) => {
       const [deploymentId] = args('deployments:destroy', schemas.id, raw)
       return attempt('deployments:destroy', () => s.engine.destroy(deploymentId))
+    },
+    'deployments:rename': async (...raw) => {
+      const [input] = args('deployments:rename', schemas.rename, raw)
+      return attempt('deployments:rename', async () => {
+        const target = s.engine.find(input.id)
+        const name = checkDisplayName(input.name)
+        await s.store.update((draft) => {
+          const d = draft.deployments.find((x) => x.id === target.id)
+          if (d) d.displayName = name
+        })
+        return s.engine.find(target.id)
+      })
     },
     'deployments:hibernate': async (...raw) => {
       const [deploymentId] = args('deployments:hibernate', schemas.id, raw)

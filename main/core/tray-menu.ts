@@ -1,6 +1,7 @@
 // What the tray menu shows and which desktop notifications fire, as plain data: main/tray.ts and
 // main/notifications.ts only translate these into Electron objects.
 import type { CostSummary, Deployment } from '../../preload/contract'
+import { displayNameOf } from './display-name'
 import { redact } from './log'
 
 export type TrayAction =
@@ -40,7 +41,7 @@ function percentOf(deployment: Deployment): number {
 }
 
 function deploymentItem(deployment: Deployment): TrayMenuItem {
-  const name = displayName(deployment.name)
+  const name = displayName(displayNameOf(deployment))
   const id = `deployment:${deployment.id}`
   switch (deployment.status) {
     case 'ACTIVE':
@@ -98,13 +99,18 @@ function errorSummary(error: string | null): string {
   return /[.!?…]$/.test(capped) ? capped : `${capped}.`
 }
 
+/** Says once that a failed droplet is still billed: the engine's sentence often says it already. */
+function withBillingNote(summary: string): string {
+  return /costs money|billed/i.test(summary) ? summary : `${summary} The droplet still costs money until you destroy it.`
+}
+
 /**
  * A notification only for a transition INTO ACTIVE or ERROR. A deployment seen for the first time
  * (`previous` undefined, e.g. at app start) is not a transition: nothing is announced twice.
  */
 export function notificationFor(previous: Deployment | undefined, next: Deployment): TrayNotification | null {
   if (!previous || previous.id !== next.id || previous.status === next.status) return null
-  const name = displayName(next.name)
+  const name = displayName(displayNameOf(next))
   if (next.status === 'ACTIVE') {
     return {
       kind: 'active',
@@ -118,7 +124,7 @@ export function notificationFor(previous: Deployment | undefined, next: Deployme
       kind: 'error',
       deploymentId: next.id,
       title: `${name} failed`,
-      body: `${errorSummary(next.error)} The droplet still costs money until you destroy it.`,
+      body: withBillingNote(errorSummary(next.error)),
     }
   }
   return null

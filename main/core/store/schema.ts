@@ -82,6 +82,7 @@ const deploymentSchema = z.object({
     })
     .nullable()
     .default(null),
+  displayName: z.string().max(200).nullable().optional(),
 })
 
 export const CONSTITUTION_NAME_MAX = 80

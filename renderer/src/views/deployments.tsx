@@ -5,6 +5,7 @@ import { HIBERNATION_STAGES, type Deployment, type DeploymentStage, type Unmanag
 import { CostSummaryLine } from '../components/cost-summary'
 import { ConfirmDialog } from '../components/dialog'
 import { CloudTroubleNote } from '../components/live-notes'
+import { displayTitle, RenameDialog } from '../components/rename'
 import { StatusBadge } from '../components/notes'
 import { useNow } from '../components/use-now'
 import { CHECKS, SNAPSHOT_PRICE_PER_GIB_MONTH, STAGES, age, costSoFar, duration, hintsFor, isInProgress, money, snapshotMonthly, stageLabel } from '../format'
@@ -19,7 +20,7 @@ export function DeploymentsView() {
   const [hibernating, setHibernating] = useState<Deployment | null>(null)
   const constitutions = useAppStore((s) => s.constitutions)
   const now = useNow()
-  const titleOf = (d: Deployment): string => constitutions?.find((c) => c.id === d.constitutionId)?.name ?? d.name
+  const titleOf = (d: Deployment): string => displayTitle(d, constitutions?.find((c) => c.id === d.constitutionId)?.name)
 
   useEffect(() => {
     // Cards need hourly prices for "cost so far".
@@ -134,9 +135,10 @@ interface CardProps {
 
 function DeploymentCard({ deployment: d, now, priceHourly, priceMonthly, onDestroy, onHibernate }: CardProps) {
   const [note, setNote] = useState<string | null>(null)
-  // People know a desktop by its constitution; the droplet name is what DigitalOcean shows.
+  const [renaming, setRenaming] = useState(false)
+  // People know a desktop by its display name (its constitution's, numbered, or their own); the droplet name is what DigitalOcean shows.
   const constitutionName = useAppStore((s) => s.constitutions?.find((c) => c.id === d.constitutionId)?.name)
-  const title = constitutionName ?? d.name
+  const title = displayTitle(d, constitutionName)
   const titleId = `d-${d.id}`
   const running = isInProgress(d.status) || d.status === 'HIBERNATING'
   const snapshotCost = snapshotMonthly(d)
@@ -162,7 +164,7 @@ function DeploymentCard({ deployment: d, now, priceHourly, priceMonthly, onDestr
       <div className="card-head">
         <div className="title-block">
           <h2 id={titleId}>{title}</h2>
-          {constitutionName && <span className="muted small">{d.name}</span>}
+          {title !== d.name && <span className="muted small">{d.name}</span>}
         </div>
         <StatusBadge status={d.status} />
       </div>
@@ -264,6 +266,9 @@ function DeploymentCard({ deployment: d, now, priceHourly, priceMonthly, onDestr
               Copy IP
             </button>
           )}
+          <button type="button" className="button quiet" onClick={() => setRenaming(true)} aria-label={`Rename ${title}`}>
+            Rename
+          </button>
           <button type="button" className={d.status === 'ERROR' ? 'button danger' : 'button quiet danger-text'} onClick={onDestroy} aria-label={`Destroy ${title}`}>
             Destroy
           </button>
@@ -272,6 +277,7 @@ function DeploymentCard({ deployment: d, now, priceHourly, priceMonthly, onDestr
           </span>
         </div>
       )}
+      {renaming && <RenameDialog deployment={d} title={title} onClose={() => setRenaming(false)} />}
     </li>
   )
 }

@@ -4,6 +4,7 @@
 // dialog or message of the app's own must show, in which case main hides the view.
 import { useEffect, useRef, useState, type ReactNode } from 'react'
 import type { DesktopAction, DesktopLayout, DesktopState } from '../../../preload/contract'
+import { displayTitle } from '../components/rename'
 import { guarded, useAppStore } from '../store'
 
 /** main/core/shell-policy.ts: the one key combination the remote desktop does not get. */
@@ -74,6 +75,7 @@ function useFullScreen(): { on: boolean; toggle(): void } {
 
 export function DesktopView({ state, banner }: { state: DesktopState & { deploymentId: string }; banner: ReactNode }) {
   const deployment = useAppStore((s) => s.deployments.find((d) => d.id === state.deploymentId))
+  const constitutions = useAppStore((s) => s.constitutions)
   const set = useAppStore((s) => s.set)
   const placeholder = useRef<HTMLDivElement | null>(null)
   useLayoutReports(placeholder)
@@ -82,7 +84,8 @@ export function DesktopView({ state, banner }: { state: DesktopState & { deploym
     const result = await guarded(() => window.dictumal.desktop.action(action))
     if (result && !result.ok) set({ fault: result.error.message })
   }
-  const name = deployment ? `${deployment.name}${deployment.ip ? ` · ${deployment.ip}` : ''}` : 'Remote desktop'
+  const shownName = deployment ? displayTitle(deployment, constitutions?.find((c) => c.id === deployment.constitutionId)?.name) : 'the desktop'
+  const name = deployment ? `${shownName}${deployment.ip ? ` · ${deployment.ip}` : ''}` : 'Remote desktop'
   return (
     <div className="desktop-shell" data-connecting={state.connecting ? 'true' : undefined}>
       <nav className="desktop-toolbar" aria-label="Desktop">
@@ -112,7 +115,7 @@ export function DesktopView({ state, banner }: { state: DesktopState & { deploym
       <div ref={placeholder} className="desktop-placeholder" data-testid="desktop-placeholder">
         {state.connecting && (
           <p role="status" className="desktop-connecting">
-            Connecting to {deployment?.name ?? 'the desktop'}…
+            Connecting to {shownName}…
           </p>
         )}
       </div>
