@@ -27,15 +27,25 @@ MACHINE=dictumal-rehearsal
 state=$(mktemp /tmp/dictumal-rehearsal-state.XXXXXX)
 
 cleanup() {
+  set +e
   # A rehearsal killed hard can leave its container running: end exactly those nspawn processes, by id.
   for pid in $(pgrep -x systemd-nspawn || true); do
     if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--network-namespace-path=/run/netns/$MACHINE "; then
       kill -TERM "$pid" 2>/dev/null || true
     fi
   done
+  # …and the overlays it had mounted for them.
+  local run_dir
+  run_dir=$(grep -o '"runDir":"[^"]*"' "$state" 2>/dev/null | cut -d'"' -f4 || true)
+  if [[ "$run_dir" == /var/tmp/dictumal-rehearsal-* ]]; then
+    sleep 2
+    grep -o " $run_dir/[^ ]*" /proc/self/mounts | sort -r | while read -r mount; do umount -l "$mount"; done
+    if [ "${DICTUMAL_REHEARSAL_KEEP:-}" != 1 ]; then rm -rf "$run_dir"; fi
+  fi
   ip netns del "$CLIENT" 2>/dev/null || true
   ip netns del "$MACHINE" 2>/dev/null || true
   rm -rf "$state" "${keyring:-}"
+  return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
