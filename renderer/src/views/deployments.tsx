@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react'
 import { HIBERNATION_STAGES, type Deployment, type DeploymentStage, type UnmanagedDroplet } from '../../../preload/contract'
 import { CostSummaryLine } from '../components/cost-summary'
+import { DeploymentListBar, DeploymentRows, applyView, useListView } from '../components/deployment-list-view'
 import { ConfirmDialog } from '../components/dialog'
 import { CloudTroubleNote } from '../components/live-notes'
 import { displayTitle, RenameDialog } from '../components/rename'
@@ -21,6 +22,7 @@ export function DeploymentsView() {
   const constitutions = useAppStore((s) => s.constitutions)
   const now = useNow()
   const titleOf = (d: Deployment): string => displayTitle(d, constitutions?.find((c) => c.id === d.constitutionId)?.name)
+  const [listView, setListView] = useListView()
 
   useEffect(() => {
     // Cards need hourly prices for "cost so far".
@@ -31,6 +33,8 @@ export function DeploymentsView() {
   const gone = deployments.filter((d) => d.status === 'DESTROYED').sort(newestFirst)
   const priceOf = (slug: string): number | null => (catalog?.ok ? (catalog.value.sizes.find((s) => s.slug === slug)?.priceHourly ?? null) : null)
   const sizeOf = (slug: string) => (catalog?.ok ? catalog.value.sizes.find((s) => s.slug === slug) : undefined)
+  // Filter chips, sort and the row view (components/deployment-list-view.tsx).
+  const shown = applyView(deployments, listView, { titleOf, priceOf, now })
 
   return (
     <section aria-labelledby="deployments-title">
@@ -48,23 +52,29 @@ export function DeploymentsView() {
       ) : (
         <>
           <CostSummaryLine deployments={live} />
-          <ul className="deployment-list" aria-label="Deployments">
-            {live.map((d) => (
-              <DeploymentCard
-                key={d.id}
-                deployment={d}
-                now={now}
-                priceHourly={priceOf(d.size)}
-                priceMonthly={sizeOf(d.size)?.priceMonthly ?? null}
-                onDestroy={() => setDestroying(d)}
-                onHibernate={() => setHibernating(d)}
-              />
-            ))}
-          </ul>
+          <DeploymentListBar view={listView} onChange={setListView} deployments={deployments} />
+          {shown.length === 0 && <p className="muted">No desktops match these filters.</p>}
+          {listView.layout === 'rows' ? (
+            <DeploymentRows deployments={shown} context={{ titleOf, priceOf, now }} onDestroy={setDestroying} />
+          ) : (
+            <ul className="deployment-list" aria-label="Deployments">
+              {shown.map((d) => (
+                <DeploymentCard
+                  key={d.id}
+                  deployment={d}
+                  now={now}
+                  priceHourly={priceOf(d.size)}
+                  priceMonthly={sizeOf(d.size)?.priceMonthly ?? null}
+                  onDestroy={() => setDestroying(d)}
+                  onHibernate={() => setHibernating(d)}
+                />
+              ))}
+            </ul>
+          )}
         </>
       )}
       {unmanaged.length > 0 && <UnmanagedList droplets={unmanaged} />}
-      {gone.length > 0 && (
+      {gone.length > 0 && !listView.chips.includes('destroyed') && (
         <details className="history">
           <summary>Destroyed ({gone.length})</summary>
           <ul className="deployment-list" aria-label="Destroyed deployments">
