@@ -132,6 +132,30 @@ describe('the watch loop, clock injected', () => {
   })
 })
 
+describe('writes', () => {
+  it('puts the progress of many deployments seen in one round into one locked write', async () => {
+    const now = Date.parse('2026-12-01T12:00:00.000Z')
+    const { engine, store, prober } = await rig(() => now)
+    const ids = Array.from({ length: 10 }, (_, i) => `cccccccc-1111-4222-8333-${String(i).padStart(12, '0')}`)
+    await store.update((draft) => {
+      draft.deployments.push(...ids.map((id, i) => ({ ...configuring(A), id, name: `dictumal-c-${i}`, dropletId: 100 + i, ip: `192.0.2.${100 + i}` })))
+    })
+    for (const id of ids) prober.step.set(`192.0.2.${100 + ids.indexOf(id)}`, 'done')
+    prober.step.set(IP[A], 'done')
+    prober.step.set(IP[B], 'done')
+    let writes = 0
+    const update = store.update.bind(store)
+    store.update = (fn) => {
+      writes += 1
+      return update(fn)
+    }
+    await engine.tick()
+    // Twelve deployments went to final-health-check and then ACTIVE: two writes, not twenty-four.
+    expect(store.read().deployments.filter((d) => d.status === 'ACTIVE')).toHaveLength(12)
+    expect(writes).toBeLessThanOrEqual(3)
+  })
+})
+
 describe('the watch loop, running', () => {
   it('brings one deployment to ACTIVE while another one’s probe hangs', async () => {
     const { engine, store, prober } = await rig(() => Date.now())
