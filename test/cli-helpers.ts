@@ -185,4 +185,10 @@ export const SPEC_FIELDS = [
   'updatedAt',
   'activeAt',
   'destroyedAt',
+  // SPEC §10: desktop images and hibernation (snapshotSizeGigabytes and the step in flight come with them).
+  'fastStart',
+  'snapshotId',
+  'snapshotSizeGigabytes',
+  'hibernatedAt',
+  'hibernation',
 ] as const
