@@ -1,5 +1,5 @@
 // What keeps a store update cheap as records pile up (issue 15): the update function gets shallow copies
-// instead of a deep clone, only the records it actually changed are validated, and each committed record's
+// of the records instead of a deep clone, only the records it actually changed are validated, and each committed record's
 // JSON text is kept, so a write with 1,000 old DESTROYED records re-serialises one record, not a thousand.
 // Committed records are frozen and never change, which is what makes reusing them (and their text) sound.
 import { validateStoreData, type StoreData } from './schema'
@@ -11,51 +11,34 @@ function isPlainObject(value: unknown): value is Item {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** A copy of the record and of each object directly inside it; deeper objects stay shared (and frozen). */
+/** A copy of the record; the objects inside it stay shared with committed data (and frozen). */
 function copyItem(item: unknown): unknown {
-  if (!isPlainObject(item)) return item
-  // Spread first: V8 clones a same-shaped object far faster than a key-by-key build.
-  const copy: Item = { ...item }
-  for (const key in copy) {
-    const value = copy[key]
-    if (typeof value === 'object' && value !== null) copy[key] = Array.isArray(value) ? [...(value as unknown[])] : { ...value }
-  }
-  return copy
-}
-
-function shallowEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false
-  return sameKeysAnd(a as Item, b as Item, (x, y) => x === y)
-}
-
-/** Same keys, and `equal` for each value; for…in, because allocating key arrays dominated the cost. */
-function sameKeysAnd(a: Item, b: Item, equal: (x: unknown, y: unknown) => boolean): boolean {
-  let count = 0
-  for (const key in a) {
-    count += 1
-    const before = b[key]
-    if (before === undefined && !(key in b)) return false
-    if (!equal(a[key], before)) return false
-  }
-  for (const _ in b) count -= 1
-  return count === 0
+  // Spread: V8 clones a same-shaped object far faster than a key-by-key build.
+  return isPlainObject(item) ? { ...item } : item
 }
 
 /**
- * True when `copy` holds exactly what `original` holds, two levels deep. Then the committed original can
- * stand in for it, wherever the copy came from: the contents are the same.
+ * True when `copy` holds exactly the values `original` holds (the same objects inside). Then the committed
+ * original can stand in for it, wherever the copy came from: the contents are the same.
  */
 function sameContent(copy: unknown, original: unknown): boolean {
   if (copy === original) return true
   if (!isPlainObject(copy) || !isPlainObject(original)) return false
-  return sameKeysAnd(copy, original, shallowEqual)
+  // for…in and a count, not Object.keys(): allocating key arrays for every record dominated the cost.
+  let count = 0
+  for (const key in copy) {
+    count += 1
+    const value = copy[key]
+    if (value !== original[key] || (value === undefined && !(key in original))) return false
+  }
+  for (const _ in original) count -= 1
+  return count === 0
 }
 
 /**
- * The draft an update function works on: new top-level object and arrays, a copy of every record and
- * of each object directly inside it (checks, hibernation…), so assigning fields or replacing records
- * works as before. Objects deeper than that are the committed, frozen ones: replace them, never mutate.
+ * The draft an update function works on: a new top-level object, new arrays and a copy of every record
+ * (and of settings), so assigning a record's fields or replacing records works as before. The objects
+ * inside a record (checks, hibernation…) are the committed, frozen ones: replace them, never mutate them.
  */
 export function draftOf(base: StoreData): StoreData {
   const draft: Item = {}
@@ -77,7 +60,7 @@ export function settleDraft(base: StoreData, draft: StoreData): Outcome {
   const merged: Item = {}
   const subset: Item = {}
   const slots = new Map<string, number[]>()
-  let changed = !shallowEqual(Object.keys(source), Object.keys(base))
+  let changed = Object.keys(source).join('\n') !== Object.keys(base).join('\n')
 
   for (const key of Object.keys(source)) {
     const value = source[key]
