@@ -61,10 +61,10 @@ test('first run to a running desktop and back to nothing', async () => {
   await expect(region.locator('option')).toHaveText(['New York 3 (nyc3)', 'Amsterdam 3 (ams3)', 'San Francisco 3 (sfo3)'])
   await expect(region).toHaveValue('nyc3')
   await region.selectOption('ams3')
-  const size = dialog.getByLabel('Size')
+  const size = dialog.getByRole('radiogroup', { name: 'Size' })
   // Amsterdam offers only two of the three sizes.
-  await expect(size.locator('option')).toHaveCount(2)
-  await size.selectOption('s-1vcpu-1gb')
+  await expect(size.getByRole('radio')).toHaveCount(2)
+  await size.getByRole('radio', { name: /s-1vcpu-1gb/ }).check()
   await expect(dialog.getByTestId('deploy-price')).toHaveText('$0.009 per hour · $6.00 per month')
   await expect(dialog.getByTestId('deploy-image')).toContainText('ubuntu-24-04-x64')
   await expect(dialog.getByTestId('deploy-image')).toContainText('default')

@@ -7,6 +7,7 @@ import { DropletLimitNote, useDropletUsage } from '../components/droplet-limit'
 import { Dialog } from '../components/dialog'
 import { ErrorNote } from '../components/notes'
 import { RegionSizeFields } from '../components/region-size-fields'
+import { runCommand } from '../commands'
 import { assertNever, memory, money } from '../format'
 import { guarded, loadCatalog, useAppStore } from '../store'
 
@@ -41,13 +42,14 @@ export function DeployDialog({ target }: { target: string }) {
   const catalog = useAppStore((s) => s.catalog)
   const constitutions = useAppStore((s) => s.constitutions)
   const close = () => set({ deployTarget: null })
-  const ids = { constitution: useId(), limit: useId() }
+  const ids = { constitution: useId(), limit: useId(), name: useId() }
   const usage = useDropletUsage()
 
   const [constitutionId, setConstitutionId] = useState(target || constitutions?.[0]?.id || '')
   const [region, setRegion] = useState('')
   const [size, setSize] = useState('')
   const [fresh, setFresh] = useState(false)
+  const [name, setName] = useState('')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<UserError | null>(null)
 
@@ -90,6 +92,12 @@ export function DeployDialog({ target }: { target: string }) {
       setError(result.error)
       return
     }
+    // A name of the user's own replaces the one given from the constitution (deployments:rename).
+    const wanted = name.trim()
+    if (wanted && wanted !== result.value.displayName) {
+      const renamed = await guarded(() => window.dictumal.deployments.rename({ id: result.value.id, name: wanted }))
+      if (renamed && !renamed.ok) set({ fault: renamed.error.message })
+    }
     close()
     setView('deployments')
   }
@@ -126,10 +134,26 @@ export function DeployDialog({ target }: { target: string }) {
               ))}
             </select>
           ) : (
-            <p className="muted">Write a constitution first: the desktop is built around it.</p>
+            <div className="row">
+              <p className="muted">Write a constitution first: the desktop is built around it.</p>
+              <button
+                type="button"
+                className="button primary"
+                onClick={() => {
+                  close()
+                  runCommand('new-constitution')
+                }}
+              >
+                Write a constitution
+              </button>
+            </div>
           )}
         </div>
       )}
+      <div className="field">
+        <label htmlFor={ids.name}>Name (optional)</label>
+        <input id={ids.name} value={name} onChange={(e) => setName(e.target.value)} maxLength={60} placeholder={constitution?.name ?? 'Research desk'} disabled={busy} />
+      </div>
       {catalog === null ? (
         <p className="muted" role="status">
           Asking DigitalOcean for regions and prices…
@@ -148,6 +172,7 @@ export function DeployDialog({ target }: { target: string }) {
             onSize={setSize}
             disabled={busy}
             withPrices
+            sizeCards={{ recommended: catalog.value.defaults.size }}
           />
           <dl className="facts" aria-label="Deployment summary">
             <div>
