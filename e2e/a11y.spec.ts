@@ -73,6 +73,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
     const card = page.locator('[data-deployment-id]')
     await expect(card).toHaveAttribute('data-status', 'CONFIGURING', { timeout: 20_000 })
     await check('deployments-progress')
+    await card.getByRole('button', { name: 'More actions for Studio' }).click()
     await card.getByRole('button', { name: 'Destroy Studio' }).click()
     await check('destroy-confirm')
     await page.keyboard.press('Escape')

@@ -120,7 +120,8 @@ test('first run to a running desktop and back to nothing', async () => {
     'action:back',
   ])
 
-  // 5. Destroy asks first; Escape cancels, the button confirms.
+  // 5. Destroy (in the card's menu, away from Copy IP) asks first; Escape cancels, the button confirms.
+  await card.getByRole('button', { name: 'More actions for Research desk' }).click()
   await card.getByRole('button', { name: 'Destroy Research desk' }).click()
   const confirm = page.getByRole('dialog', { name: 'Destroy “Research desk”?' })
   await expect(confirm).toBeVisible()
@@ -128,6 +129,7 @@ test('first run to a running desktop and back to nothing', async () => {
   await page.keyboard.press('Escape')
   await expect(confirm).toBeHidden()
   expect(cloud.digitalOcean.droplets.size).toBe(1)
+  await card.getByRole('button', { name: 'More actions for Research desk' }).click()
   await card.getByRole('button', { name: 'Destroy Research desk' }).click()
   await page.screenshot({ path: artifactPath('ui-08-destroy-confirm.png') })
   await confirm.getByRole('button', { name: 'Destroy' }).click()

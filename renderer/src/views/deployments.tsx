@@ -1,12 +1,13 @@
 // Deployments: one card per desktop with live progress (pushed, never polled), costs and actions,
 // plus droplets tagged `dictumal` that no local record owns.
-import { useEffect, useState } from 'react'
+import { useCallback, useEffect, useState } from 'react'
 import { HIBERNATION_STAGES, type Deployment, type DeploymentStage, type UnmanagedDroplet } from '../../../preload/contract'
 import { CostSummaryLine } from '../components/cost-summary'
 import { DeploymentListBar, DeploymentRows, applyView, useListView } from '../components/deployment-list-view'
 import { ConfirmDialog } from '../components/dialog'
 import { CloudTroubleNote } from '../components/live-notes'
 import { displayTitle, RenameDialog } from '../components/rename'
+import { CardMenu, DeployAgain, DestroyConfirm, Toast } from '../components/destroy-confirm'
 import { StatusBadge } from '../components/notes'
 import { useNow } from '../components/use-now'
 import { CHECKS, SNAPSHOT_PRICE_PER_GIB_MONTH, STAGES, age, costSoFar, duration, hintsFor, isInProgress, money, snapshotMonthly, stageLabel } from '../format'
@@ -18,6 +19,8 @@ export function DeploymentsView() {
   const catalog = useAppStore((s) => s.catalog)
   const set = useAppStore((s) => s.set)
   const [destroying, setDestroying] = useState<Deployment | null>(null)
+  const [toast, setToast] = useState<string | null>(null)
+  const clearToast = useCallback(() => setToast(null), [])
   const [hibernating, setHibernating] = useState<Deployment | null>(null)
   const constitutions = useAppStore((s) => s.constitutions)
   const now = useNow()
@@ -98,23 +101,16 @@ export function DeploymentsView() {
         />
       )}
       {destroying && (
-        <ConfirmDialog
-          title={`Destroy “${titleOf(destroying)}”?`}
-          message={
-            destroying.status === 'HIBERNATED'
-              ? `The snapshot of ${destroying.name} and everything on its desktop are deleted for good. Billing stops.`
-              : `The droplet ${destroying.name}${destroying.ip ? ` at ${destroying.ip}` : ''} and everything on its desktop are deleted for good. Billing stops.`
-          }
-          confirmLabel="Destroy"
-          danger
+        <DestroyConfirm
+          deployment={destroying}
+          title={titleOf(destroying)}
+          priceHourly={priceOf(destroying.size)}
+          now={now}
           onClose={() => setDestroying(null)}
-          onConfirm={async () => {
-            const result = await guarded(() => window.dictumal.deployments.destroy(destroying.id))
-            if (result && !result.ok) return result.error.hint ? `${result.error.message} ${result.error.hint}` : result.error.message
-            return undefined
-          }}
+          onDestroyed={setToast}
         />
       )}
+      <Toast message={toast} onDone={clearToast} />
     </section>
   )
 }
@@ -276,17 +272,18 @@ function DeploymentCard({ deployment: d, now, priceHourly, priceMonthly, onDestr
               Copy IP
             </button>
           )}
-          <button type="button" className="button quiet" onClick={() => setRenaming(true)} aria-label={`Rename ${title}`}>
-            Rename
-          </button>
-          <button type="button" className={d.status === 'ERROR' ? 'button danger' : 'button quiet danger-text'} onClick={onDestroy} aria-label={`Destroy ${title}`}>
-            Destroy
-          </button>
+          {d.status === 'ERROR' && (
+            <button type="button" className="button danger" onClick={onDestroy} aria-label={`Destroy ${title}`}>
+              Destroy
+            </button>
+          )}
           <span className="action-note" role="status">
             {note}
           </span>
+          {d.status !== 'ERROR' && <CardMenu title={title} onRename={() => setRenaming(true)} onDestroy={onDestroy} />}
         </div>
       )}
+      {d.status === 'DESTROYED' && <DeployAgain deployment={d} title={title} />}
       {renaming && <RenameDialog deployment={d} title={title} onClose={() => setRenaming(false)} />}
     </li>
   )
