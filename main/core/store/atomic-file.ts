@@ -22,12 +22,22 @@ export async function readTextOrNull(file: string): Promise<string | null> {
   }
 }
 
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
+/** The file's bytes, or null when it does not exist. */
+export async function readBytesOrNull(file: string): Promise<Buffer | null> {
+  try {
+    return await readFile(file)
+  } catch (error) {
+    if (isErrno(error, ['ENOENT'])) return null
+    throw error
+  }
+}
+
+export async function writeFileAtomic(file: string, text: string | Uint8Array): Promise<void> {
   const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
   try {
     const handle = await open(temp, 'wx', 0o600)
     try {
-      await handle.writeFile(text, 'utf8')
+      await handle.writeFile(text)
       await handle.sync()
     } finally {
       await handle.close()

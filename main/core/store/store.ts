@@ -5,9 +5,9 @@ import { rename, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { Low, type Adapter } from 'lowdb'
 import { ensureDataDir } from '../data-dir'
-import { readTextOrNull, writeFileAtomic } from './atomic-file'
+import { readBytesOrNull, readTextOrNull, writeFileAtomic } from './atomic-file'
 import { acquireLock, type LockOptions } from './file-lock'
-import { draftOf, serializeStore, settleDraft } from './incremental'
+import { draftOf, serializeStoreBytes, settleDraft } from './incremental'
 import { emptyStoreData, parseStoreText, type ParseOutcome, type StoreData } from './schema'
 
 export const STORE_FILE_NAME = 'dictumal.json'
@@ -95,39 +95,45 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
+function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
+  return a === b || (a !== null && b !== null && a.equals(b))
+}
+
 /**
- * lowdb adapter that parses strictly and remembers the raw text, to tell another process's write from ours.
+ * lowdb adapter that parses strictly and remembers the raw bytes, to tell another process's write from ours.
  * A file still holding exactly what was last read or written is not parsed and validated again.
  */
 class StoreFile implements Adapter<StoreData> {
   readonly file: string
-  lastText: string | null = null
+  lastBytes: Buffer | null = null
   #lastData: StoreData | null = null
   constructor(file: string) {
     this.file = file
   }
   forget(): void {
-    this.lastText = null
+    this.lastBytes = null
     this.#lastData = null
   }
   async read(): Promise<StoreData | null> {
-    const text = await readTextOrNull(this.file)
-    if (text === null) {
+    const bytes = await readBytesOrNull(this.file)
+    if (bytes === null) {
       this.forget()
       return null
     }
-    if (text === this.lastText && this.#lastData !== null) return this.#lastData
-    const outcome = parseStoreText(text)
+    if (this.#lastData !== null && sameBytes(bytes, this.lastBytes)) return this.#lastData
+    const outcome = parseStoreText(bytes.toString('utf8'))
     if (!outcome.ok) throw new UnreadableFile(outcome)
-    this.lastText = text
+    this.lastBytes = bytes
     this.#lastData = deepFreeze(outcome.data)
     return this.#lastData
   }
   async write(data: StoreData): Promise<void> {
     if (data === this.#lastData) return
-    const text = serializeStore(data)
-    if (text !== this.lastText) await writeFileAtomic(this.file, text)
-    this.lastText = text
+    const bytes = serializeStoreBytes(data)
+    if (!sameBytes(bytes, this.lastBytes)) {
+      await writeFileAtomic(this.file, bytes)
+      this.lastBytes = bytes
+    }
     this.#lastData = deepFreeze(data)
   }
 }
@@ -177,7 +183,7 @@ class FileStore implements Store {
     if (this.#closed) return Promise.reject(new Error('The store is closed'))
     return this.#enqueue(() =>
       this.#locked(async () => {
-        const before = this.#file.lastText
+        const before = this.#file.lastBytes
         const corrupt = await this.#readUnderLock(this.#current)
         // Shallow copies in, only changed records validated and re-serialised: the cost stays flat as records accumulate.
         const base = this.#db.data
@@ -260,10 +266,10 @@ class FileStore implements Store {
     return new StoreCorruptError(target, outcome.reason, outcome.detail)
   }
 
-  #setCurrent(previousText: string | null): void {
+  #setCurrent(previousBytes: Buffer | null): void {
     // Committed data is frozen and never mutated (updates work on draftOf copies), so it is handed out as is.
     this.#current = deepFreeze(this.#db.data)
-    if (this.#file.lastText !== previousText) this.#emitChange()
+    if (!sameBytes(this.#file.lastBytes, previousBytes)) this.#emitChange()
   }
 
   #emitChange(): void {
@@ -339,10 +345,10 @@ class FileStore implements Store {
   async #refresh(): Promise<void> {
     if (this.#closed) return
     this.#signature = await this.#statSignature()
-    const text = await readTextOrNull(this.filePath)
-    if (text === this.#file.lastText) return
-    const before = this.#file.lastText
-    if (text !== null && !parseStoreText(text).ok) {
+    const bytes = await readBytesOrNull(this.filePath)
+    if (sameBytes(bytes, this.#file.lastBytes)) return
+    const before = this.#file.lastBytes
+    if (bytes !== null && !parseStoreText(bytes.toString('utf8')).ok) {
       // Only move it aside under the lock: a writer may be replacing it right now.
       const corrupt = await this.#locked(async () => {
         const found = await this.#readUnderLock(this.#current)
@@ -353,7 +359,7 @@ class FileStore implements Store {
       this.#signature = await this.#statSignature()
       return
     }
-    if (text === null) {
+    if (bytes === null) {
       // Deleted from outside: keep serving the last data; the next update writes it back.
       return
     }
