@@ -11,6 +11,8 @@ import { run, type CommandResult } from './host'
 
 export const HOST_ADDRESS = '192.0.2.1'
 export const MACHINE_ADDRESS = '192.0.2.2'
+/** The image path's machine (bake, then personalise), in a namespace of its own. */
+export const IMAGE_ADDRESS = '192.0.2.3'
 export const METADATA_ADDRESS = '169.254.169.254'
 
 export interface Seed {
