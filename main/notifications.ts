@@ -21,7 +21,8 @@ export function notifyTransition(note: TrayNotification, onClick: (deploymentId:
   }
   notification.on('click', () => {
     release()
-    onClick(note.deploymentId)
+    // A hibernated desktop has nothing to open.
+    if (note.kind !== 'hibernated') onClick(note.deploymentId)
   })
   notification.on('close', release)
   notification.on('failed', (_event, error) => {

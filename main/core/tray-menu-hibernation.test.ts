@@ -14,3 +14,19 @@ describe('tray menu with hibernation', () => {
     expect(b).toMatchObject({ label: 'desk-b — Hibernated · Resume', action: { kind: 'resume', deploymentId: hibernated.id } })
   })
 })
+
+describe('notifications around hibernation', () => {
+  it('tells when a desktop is hibernated, and says nothing for a resume about to be rolled back', async () => {
+    const { notificationFor } = await import('./tray-menu')
+    const hibernating = sampleDeployment({ status: 'HIBERNATING', stage: 'deleting-droplet', name: 'desk-c' })
+    const note = notificationFor(hibernating, { ...hibernating, status: 'HIBERNATED', stage: 'hibernated' })
+    expect(note).toMatchObject({ kind: 'hibernated', title: 'desk-c is hibernated' })
+    const resuming = sampleDeployment({
+      status: 'CONFIGURING',
+      stage: 'installing-packages',
+      hibernation: { op: 'resume', snapshotName: 's', action: null, startedAt: '2026-01-01T00:00:00.000Z', driver: null },
+    })
+    expect(notificationFor(resuming, { ...resuming, status: 'ERROR', error: 'timed out' })).toBeNull()
+    expect(notificationFor({ ...resuming, hibernation: null }, { ...resuming, hibernation: null, status: 'ERROR', error: 'timed out' })?.kind).toBe('error')
+  })
+})

@@ -23,7 +23,7 @@ export interface TrayNotification {
   title: string
   body: string
   deploymentId: string
-  kind: 'active' | 'error'
+  kind: 'active' | 'error' | 'hibernated'
 }
 
 const MAX_NAME = 40
@@ -110,7 +110,12 @@ function withBillingNote(summary: string): string {
  */
 export function notificationFor(previous: Deployment | undefined, next: Deployment): TrayNotification | null {
   if (!previous || previous.id !== next.id || previous.status === next.status) return null
-  const name = displayName(displayNameOf(next))
+  const name = displayName(next.name)
+  if (next.status === 'HIBERNATED' && previous.status === 'HIBERNATING') {
+    return { kind: 'hibernated', deploymentId: next.id, title: `${name} is hibernated`, body: 'Its droplet is deleted; only the snapshot is billed. Resume brings it back.' }
+  }
+  // A failed resume is put back to HIBERNATED by Dictumal at once: that is what to tell, not this.
+  if (next.status === 'ERROR' && next.hibernation?.op === 'resume') return null
   if (next.status === 'ACTIVE') {
     return {
       kind: 'active',
