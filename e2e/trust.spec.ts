@@ -184,3 +184,39 @@ test('destroy guards: Destroy sits in a menu, an older desktop needs "files are 
   await dialog.getByRole('button', { name: 'Cancel' }).click()
   expect(app.host.errors).toEqual([])
 })
+
+test('running desktops are re-checked: round trip on the card and toolbar, Not answering with Reconnect, deleted outside Dictumal', async () => {
+  test.setTimeout(120_000)
+  app = await startUiApp({ env: { DICTUMAL_HEALTH_PROBE_MS: '300', DICTUMAL_HEALTH_CLOUD_MS: '1500' }, droplet: () => ({ timeline: { stepMs: 60 } }) })
+  const { page, cloud } = app
+  await constitution(app, 'Watched desk')
+  await page.getByRole('button', { name: 'Deploy Watched desk' }).click()
+  const dialog = page.getByRole('dialog', { name: 'Deploy “Watched desk”' })
+  await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+  await expect(dialog).toBeHidden()
+  const card = page.locator('[data-deployment-id]')
+  await expect(card).toHaveAttribute('data-status', 'ACTIVE', { timeout: 60_000 })
+  await expect(card.getByTestId('health')).toHaveText(/^Answering · \d+ ms$/, { timeout: 20_000 })
+  await card.screenshot({ path: artifactPath('trust-health-ok.png') })
+
+  await card.getByRole('button', { name: 'Open', exact: true }).click()
+  await expect(page.getByRole('navigation', { name: 'Desktop' }).getByTestId('health')).toHaveText(/^Answering · \d+ ms$/)
+  await page.getByRole('navigation', { name: 'Desktop' }).getByRole('button', { name: /Back/ }).click()
+
+  // The droplet stops answering: after two missed re-checks the card says since when, and offers Reconnect.
+  const id = [...cloud.digitalOcean.droplets.keys()][0] ?? 0
+  await cloud.farm.droplets.get(id)?.close()
+  await expect(card.getByTestId('health')).toContainText(/Not answering since \d\d:\d\d/, { timeout: 20_000 })
+  await expect(card.getByRole('button', { name: 'Reconnect to Watched desk' })).toBeVisible()
+  await card.screenshot({ path: artifactPath('trust-health-down.png') })
+  await card.getByRole('button', { name: 'Reconnect to Watched desk' }).click()
+  await expect(card.getByTestId('health')).toContainText('Not answering since')
+
+  // Deleted in DigitalOcean's control panel: the tagged listing misses it, its id answers 404, the card is history.
+  cloud.digitalOcean.deleteBehindBack(id)
+  await expect(page.getByText('No deployments yet')).toBeVisible({ timeout: 20_000 })
+  await page.getByText('Destroyed (1)').click()
+  await expect(page.locator('[data-status="DESTROYED"]')).toContainText('Deleted outside Dictumal')
+  await page.screenshot({ path: artifactPath('trust-deleted-outside.png') })
+  expect(app.host.errors).toEqual([])
+})

@@ -32,6 +32,7 @@ export function createDictumalApi(t: Transport): DictumalApi {
       cost: () => t.invoke('deployments:cost'),
       live: () => t.invoke('deployments:live'),
       onLive: (listener) => t.on('deployments:live-changed', listener),
+      recheck: (id) => t.invoke('deployments:recheck', id),
       create: (input) => t.invoke('deployments:create', input),
       destroy: (id) => t.invoke('deployments:destroy', id),
       rename: (input) => t.invoke('deployments:rename', input),

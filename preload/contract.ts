@@ -172,6 +172,18 @@ export interface Catalog {
 export interface LiveNote {
   /** DigitalOcean trouble during a deploy, in one sentence for the card, and since when it lasts. */
   cloud: { message: string; since: string } | null
+  /** A running desktop's last re-check (main/core/engine/health-watch.ts). */
+  health?: HealthNote | null
+}
+
+/** How an ACTIVE desktop answered its last re-check (beacon and pinned HTTPS, about every 30 s). */
+export interface HealthNote {
+  state: 'ok' | 'down'
+  /** The pinned HTTPS gateway's round trip, when it answered. */
+  roundTripMs: number | null
+  checkedAt: string
+  /** Set while down: since when it has not answered. */
+  downSince: string | null
 }
 
 /** What the desktops cost now (main/core/cost.ts); null amounts while DigitalOcean's prices are unknown. */
@@ -331,6 +343,8 @@ export interface InvokeChannels {
   'deployments:cost': () => CostSummary
   /** The engine's live notes per deployment id (a reloaded page asks once, then follows deployments:live-changed). */
   'deployments:live': () => Record<string, LiveNote>
+  /** Reconnect: re-checks a running desktop now (the answer follows in deployments:live-changed). */
+  'deployments:recheck': (id: string) => null
   /** `fresh`: a full install even when a desktop image is ready in the region. */
   'deployments:create': (input: { constitutionId: string; region: string; size: string; fresh?: boolean }) => Result<Deployment>
   'deployments:destroy': (id: string) => Result<Deployment>
@@ -408,6 +422,7 @@ export interface DictumalApi {
     cost: Promised<InvokeChannels['deployments:cost']>
     live: Promised<InvokeChannels['deployments:live']>
     onLive: Listener<'deployments:live-changed'>
+    recheck: Promised<InvokeChannels['deployments:recheck']>
     create: Promised<InvokeChannels['deployments:create']>
     destroy: Promised<InvokeChannels['deployments:destroy']>
     rename: Promised<InvokeChannels['deployments:rename']>

@@ -194,6 +194,12 @@ export function createHandlers(s: AppServices): Handlers {
       args('deployments:live', none, raw)
       return s.engine.live.snapshot()
     },
+    'deployments:recheck': async (...raw) => {
+      const [deploymentId] = args('deployments:recheck', schemas.id, raw)
+      s.health.recheckSoon(s.engine.find(deploymentId).id)
+      void s.health.tick()
+      return null
+    },
     'deployments:create': async (...raw) => {
       const [input] = args('deployments:create', schemas.create, raw)
       return attempt('deployments:create', () => s.engine.create(input).catch(async (e: unknown) => Promise.reject(await explainDropletLimit(e, s.client))))

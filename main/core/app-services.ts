@@ -28,7 +28,8 @@ import {
 import { Engine, type EngineOptions } from './engine/engine'
 import { Hibernation, hibernationOptionsFromEnv, type HibernationOptions } from './hibernation/hibernation'
 import { IdleWatcher } from './hibernation/idle'
-import { fetchBeacon } from './engine/probes'
+import { fetchBeacon, pinnedAgent, probeGuacamoleHttps } from './engine/probes'
+import { HealthWatch, healthTimingFromEnv, networkHealthProbe } from './engine/health-watch'
 import { imageOptionsFromEnv, ImageService, isExplicitImage, type ImageServiceOptions } from './images/image-builder'
 import { recordDeployTimes } from './images/timings'
 import { log } from './log'
@@ -78,6 +79,8 @@ export interface AppServices {
   hibernation: Hibernation
   /** Idle auto-hibernate: the app starts it (it warns through OS notifications first). */
   idle: IdleWatcher
+  /** Re-checks running desktops (health dot, Not answering, Deleted outside Dictumal); driven from the engine's rounds. */
+  health: HealthWatch
   /** Desktop images: build, list, delete, copy, and the deploy's choice between image and fresh. */
   images: ImageService
   shell: ShellPort | null
@@ -170,7 +173,11 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
     store,
     secrets,
     cloud: client,
-    onTick: () => hibernation.tick(),
+    onTick: () => {
+      // Health re-checks run beside hibernation's round, never holding it up.
+      void health.tick()
+      return hibernation.tick()
+    },
     watchCloud: watchClient,
     imageSlug: async () => (await resolveImage()).slug,
     launchPlan: (input) => images.launchPlan(input),
@@ -180,6 +187,28 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
     configuringTimeoutMs: limits.configuringMs,
     ...(options.engine ?? {}),
   })
+
+  const health = new HealthWatch(
+    {
+      clock: { now: () => Date.now() },
+      deployments: () => store.read().deployments,
+      probe: networkHealthProbe({ pinnedAgent, probeHttps: probeGuacamoleHttps, fetchBeacon }),
+      listTaggedIds: async () => new Set((await watchClient.listDropletsByTag('dictumal')).map((d) => d.id)),
+      dropletExists: async (id) => (await watchClient.getDroplet(id)) !== null,
+      markDeletedElsewhere: async (id) => {
+        const now = new Date().toISOString()
+        await store.update((draft) => {
+          const d = draft.deployments.find((x) => x.id === id)
+          if (d && d.status === 'ACTIVE') {
+            Object.assign(d, { status: 'DESTROYED', error: 'Deleted outside Dictumal: the droplet is gone from DigitalOcean, so it no longer bills.', destroyedAt: now, updatedAt: now })
+          }
+        })
+        await secrets.deleteDeploymentSecrets(id).catch(() => {})
+      },
+      report: (id, note) => engine.live.setHealth(id, note),
+    },
+    healthTimingFromEnv(env),
+  )
 
   const idle = new IdleWatcher({
     deployments: () => store.read().deployments,
@@ -273,6 +302,7 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
     engine,
     hibernation,
     idle,
+    health,
     images,
     shell: options.shell ?? null,
     authStatus,

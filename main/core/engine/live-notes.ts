@@ -1,7 +1,7 @@
 // What the engine knows about a deployment right now that is not worth a write to the data file:
 // DigitalOcean trouble during a deploy ("DigitalOcean isn't answering (HTTP 503); retrying — nothing
 // has been created yet"). Kept in memory by the running engine and pushed to the window as it changes.
-import type { LiveNote } from '../../../preload/contract'
+import type { HealthNote, LiveNote } from '../../../preload/contract'
 
 /** Where the deployment stands when DigitalOcean misbehaves: it decides what can be promised. */
 export type TroubleMoment = 'creating' | 'unconfirmed' | 'exists'
@@ -66,9 +66,20 @@ export class LiveBoard {
     this.changed()
   }
 
+  /** A running desktop's health (null once it is no longer watched). */
+  setHealth(id: string, health: HealthNote | null): void {
+    const note = this.notes.get(id) ?? { cloud: null }
+    if (JSON.stringify(note.health ?? null) === JSON.stringify(health)) return
+    this.notes.set(id, { ...note, health })
+    this.changed()
+  }
+
   snapshot(): Record<string, LiveNote> {
     const out: Record<string, LiveNote> = {}
-    for (const [id, note] of this.notes) if (note.cloud !== null) out[id] = { ...note }
+    for (const [id, note] of this.notes) {
+      if (note.cloud === null && !note.health) continue
+      out[id] = note.health ? { ...note } : { cloud: note.cloud }
+    }
     return out
   }
 

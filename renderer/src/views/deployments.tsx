@@ -6,6 +6,7 @@ import { CostSummaryLine } from '../components/cost-summary'
 import { DeploymentListBar, DeploymentRows, applyView, useListView } from '../components/deployment-list-view'
 import { ConfirmDialog } from '../components/dialog'
 import { CloudTroubleNote } from '../components/live-notes'
+import { HealthDot } from '../components/health-dot'
 import { displayTitle, RenameDialog } from '../components/rename'
 import { CardMenu, DeployAgain, DestroyConfirm, Toast } from '../components/destroy-confirm'
 import { StatusBadge } from '../components/notes'
@@ -171,6 +172,7 @@ function DeploymentCard({ deployment: d, now, priceHourly, priceMonthly, onDestr
         <div className="title-block">
           <h2 id={titleId}>{title}</h2>
           {title !== d.name && <span className="muted small">{d.name}</span>}
+          {d.status === 'ACTIVE' && <HealthDot deploymentId={d.id} title={title} />}
         </div>
         <StatusBadge status={d.status} />
       </div>

@@ -5,6 +5,7 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react'
 import type { DesktopAction, DesktopLayout, DesktopState } from '../../../preload/contract'
 import { displayTitle } from '../components/rename'
+import { HealthDot } from '../components/health-dot'
 import { guarded, useAppStore } from '../store'
 
 /** main/core/shell-policy.ts: the one key combination the remote desktop does not get. */
@@ -111,6 +112,7 @@ export function DesktopView({ state, banner }: { state: DesktopState & { deploym
         )}
         {!state.connecting && <span className="desktop-hint">{LEAVE_SHORTCUT} brings the keyboard back here</span>}
         <span className="desktop-name">{name}</span>
+        {deployment && <HealthDot deploymentId={deployment.id} title={shownName} reconnect={false} />}
       </nav>
       <div ref={placeholder} className="desktop-placeholder" data-testid="desktop-placeholder">
         {state.connecting && (
