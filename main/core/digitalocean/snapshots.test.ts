@@ -61,10 +61,13 @@ describe('droplet actions', () => {
     expect((await client.getDroplet(id))?.status).toBe('active')
   })
 
-  it('a second action while one is pending is refused, as DigitalOcean does', async () => {
+  it('a second action while one is pending is refused, as DigitalOcean does; power_off takes over a hung shutdown', async () => {
     const id = await droplet()
-    await client.dropletAction(id, { type: 'shutdown' })
-    await expect(client.dropletAction(id, { type: 'power_off' })).rejects.toMatchObject({ code: 'invalid-request' })
+    const shutdown = await client.dropletAction(id, { type: 'shutdown' })
+    await expect(client.dropletAction(id, { type: 'snapshot', name: 'busy' })).rejects.toMatchObject({ code: 'invalid-request' })
+    const powerOff = await client.dropletAction(id, { type: 'power_off' })
+    expect((await client.getAction(shutdown.id)).status).toBe('errored')
+    expect((await finished(powerOff)).status).toBe('completed')
   })
 
   it('an action planned to error ends errored and changes nothing', async () => {
