@@ -24,6 +24,7 @@ export function createDictumalApi(t: Transport): DictumalApi {
     },
     catalog: {
       get: () => t.invoke('catalog:get'),
+      latency: (regions) => t.invoke('catalog:latency', regions),
       sshKeys: () => t.invoke('account:ssh-keys'),
       dropletUsage: () => t.invoke('account:droplets'),
     },

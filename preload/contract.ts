@@ -335,6 +335,8 @@ export interface InvokeChannels {
   'constitutions:save': (input: { id?: string; name: string; body: string }) => Result<Constitution>
   'constitutions:delete': (id: string) => Result<null>
   'catalog:get': () => Result<Catalog>
+  /** Round trip from this computer to each region (TCP handshake, ms; null where none was measured). */
+  'catalog:latency': (regions: string[]) => Record<string, number | null>
   'account:ssh-keys': () => Result<SshKeyOption[]>
   /** Droplets in use and the account's limit (GET /v2/account and one page of /v2/droplets). */
   'account:droplets': () => Result<DropletUsage>
@@ -414,6 +416,7 @@ export interface DictumalApi {
   }
   catalog: {
     get: Promised<InvokeChannels['catalog:get']>
+    latency: Promised<InvokeChannels['catalog:latency']>
     sshKeys: Promised<InvokeChannels['account:ssh-keys']>
     dropletUsage: Promised<InvokeChannels['account:droplets']>
   }

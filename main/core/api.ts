@@ -12,6 +12,7 @@ import { checkDisplayName } from './display-name'
 import { isValidLaunchHost } from './guacamole-token'
 import { constitutionFitError } from './recipe'
 import { log } from './log'
+import { createLatencyProbe } from './region-latency'
 import { createConstitution, deleteConstitution, updateConstitution, updateSettings } from './store'
 import { AppError, fail, isExpected, ok } from './user-error'
 
@@ -118,6 +119,7 @@ async function unwrap<T>(result: Promise<Result<T>>): Promise<T> {
 }
 
 export function createHandlers(s: AppServices): Handlers {
+  const latency = createLatencyProbe(s.env)
   const needShell = (): NonNullable<AppServices['shell']> => {
     if (!s.shell) throw new AppError('no-shell', 'Desktops open only in the Dictumal app window.')
     return s.shell
@@ -173,6 +175,10 @@ export function createHandlers(s: AppServices): Handlers {
     'catalog:get': async (...raw) => {
       args('catalog:get', none, raw)
       return attempt('catalog:get', () => s.catalog())
+    },
+    'catalog:latency': async (...raw) => {
+      const [regions] = args('catalog:latency', z.tuple([z.array(z.string().max(16)).max(40)]), raw)
+      return latency.measure(regions)
     },
     'account:ssh-keys': async (...raw) => {
       args('account:ssh-keys', none, raw)

@@ -19,6 +19,8 @@ export interface RegionSizeFieldsProps {
   keepUnknown?: boolean
   /** The deploy dialog: sizes as cards (components/size-cards.tsx) with this one marked Recommended. */
   sizeCards?: { recommended: string }
+  /** Round trip to each region in ms (deploy dialog), shown beside its name where measured. */
+  latency?: Record<string, number | null>
 }
 
 export function RegionSizeFields(props: RegionSizeFieldsProps) {
@@ -32,7 +34,7 @@ export function RegionSizeFields(props: RegionSizeFieldsProps) {
         {unknownRegion && <option value={props.region}>{props.region}</option>}
         {props.regions.map((r) => (
           <option key={r.slug} value={r.slug}>
-            {r.name} ({r.slug})
+            {r.name} ({r.slug}){typeof props.latency?.[r.slug] === 'number' ? ` · ${props.latency[r.slug]} ms` : ''}
           </option>
         ))}
       </select>

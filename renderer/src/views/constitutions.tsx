@@ -146,7 +146,10 @@ function ConstitutionEditor({ initial }: { initial: Editing }) {
     }
     discardDraft(initial.id)
     await loadConstitutions()
+    // Leaving was asked for while the save ran (a click on the sidebar right after Save): go there now.
+    const then = useEditorStore.getState().pendingLeave
     closeEditor()
+    then?.()
   }
   const saveRef = useRef(save)
   saveRef.current = save
@@ -240,7 +243,7 @@ function ConstitutionEditor({ initial }: { initial: Editing }) {
         </div>
         {shown && <ErrorNote error={shown} />}
       </form>
-      {pendingLeave && (
+      {pendingLeave && !busy && (
         <ConfirmDialog
           title="Discard changes?"
           message={`Your changes to “${name.trim() || 'this constitution'}” are not saved. Discarding throws them and their draft away.`}

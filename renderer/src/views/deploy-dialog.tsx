@@ -8,6 +8,7 @@ import { Dialog } from '../components/dialog'
 import { ErrorNote } from '../components/notes'
 import { RegionSizeFields } from '../components/region-size-fields'
 import { runCommand } from '../commands'
+import { useRegionLatency } from '../components/use-region-latency'
 import { assertNever, memory, money } from '../format'
 import { guarded, loadCatalog, useAppStore } from '../store'
 
@@ -61,6 +62,7 @@ export function DeployDialog({ target }: { target: string }) {
   const value = catalog?.ok ? catalog.value : null
   const regions = useMemo(() => value?.regions.filter((r) => r.available) ?? [], [value])
   const sizes = useMemo(() => (value && region ? sizesIn(value, region) : []), [value, region])
+  const latency = useRegionLatency(useMemo(() => regions.map((r) => r.slug), [regions]))
 
   // Start from the defaults once the catalog arrives; keep a size only if the region offers it.
   useEffect(() => {
@@ -173,6 +175,7 @@ export function DeployDialog({ target }: { target: string }) {
             disabled={busy}
             withPrices
             sizeCards={{ recommended: catalog.value.defaults.size }}
+            latency={latency}
           />
           <dl className="facts" aria-label="Deployment summary">
             <div>
