@@ -63,6 +63,7 @@ describe('droplet actions', () => {
 
   it('a second action while one is pending is refused, as DigitalOcean does; power_off takes over a hung shutdown', async () => {
     const id = await droplet()
+    fake.planAction('shutdown', 'never')
     const shutdown = await client.dropletAction(id, { type: 'shutdown' })
     await expect(client.dropletAction(id, { type: 'snapshot', name: 'busy' })).rejects.toMatchObject({ code: 'invalid-request' })
     const powerOff = await client.dropletAction(id, { type: 'power_off' })
