@@ -1,5 +1,7 @@
 // Issue 14 item 5 in real Chromium: one control height, slugs that never break inside, one vocabulary
 // for the status badge and the stage, and Settings' Replace token with Cancel.
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { expect, test } from '@playwright/test'
 import { createConstitution } from '../main/core/store'
 import { artifactPath } from './artifacts'
@@ -52,4 +54,18 @@ test('a narrow card keeps the size slug whole, and badge and stage speak one voc
   await page.screenshot({ path: artifactPath('polish-02-setting-up-900.png') })
   await expect(card).toHaveAttribute('data-status', 'ACTIVE', { timeout: 60_000 })
   await expect(card.locator('.badge')).toHaveText('Running')
+})
+
+test('the app and tray icons, drawn from resources/*.svg (screenshot of the rasterised files)', async () => {
+  app = await startUiApp()
+  const { page } = app
+  await expect(page.locator('.titlebar svg.brand-mark')).toBeVisible()
+  const image = (file: string, size: number) =>
+    `<figure><img alt="${file}" width="${size}" height="${size}" style="image-rendering: pixelated" src="data:image/png;base64,${readFileSync(resolve(import.meta.dirname, '../resources', file)).toString('base64')}"><figcaption>${file}</figcaption></figure>`
+  await page.goto('about:blank')
+  await page.setContent(
+    `<body style="display:flex;gap:24px;align-items:end;font:12px sans-serif;background:#eef0f4">${image('icon.png', 256)}${image('tray.png', 64)}${image('trayTemplate@2x.png', 64)}${image('trayTemplate.png', 32)}</body>`,
+  )
+  for (const img of await page.locator('img').all()) expect(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBeGreaterThan(0)
+  await page.screenshot({ path: artifactPath('polish-03-icons.png') })
 })
