@@ -220,3 +220,38 @@ test('running desktops are re-checked: round trip on the card and toolbar, Not a
   await page.screenshot({ path: artifactPath('trust-deleted-outside.png') })
   expect(app.host.errors).toEqual([])
 })
+
+test('progress in the droplet\'s own steps, a failure in words, and Destroy and retry', async () => {
+  test.setTimeout(120_000)
+  let created = 0
+  app = await startUiApp({
+    droplet: () =>
+      ++created === 1
+        ? { timeline: { stepMs: 400 }, faults: { failStep: { step: 'start-guacamole', exitCode: 125 } } }
+        : { timeline: { stepMs: 60 } },
+  })
+  const { page, cloud } = app
+  await constitution(app, 'Second try')
+  await page.getByRole('button', { name: 'Deploy Second try' }).click()
+  const dialog = page.getByRole('dialog', { name: 'Deploy “Second try”' })
+  await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+  await expect(dialog).toBeHidden()
+  const card = page.locator('[data-deployment-id]').first()
+  await expect(card.getByTestId('setup-step')).toHaveText(/^Step [1-8] of 9 · .+ · (about \d+ min left|less than a minute left) \(a first estimate\)$/, {
+    timeout: 30_000,
+  })
+  await card.screenshot({ path: artifactPath('trust-setup-step.png') })
+
+  await expect(card).toHaveAttribute('data-status', 'ERROR', { timeout: 30_000 })
+  await expect(card.getByRole('alert').first()).toContainText('Starting Guacamole failed on the droplet (exit code 125).')
+  await expect(card.getByTestId('setup-step')).toHaveCount(0)
+  await page.screenshot({ path: artifactPath('trust-failed-in-words.png') })
+  const failedId = await card.getAttribute('data-deployment-id')
+  await card.getByRole('button', { name: 'Destroy and retry Second try' }).click()
+  const retried = page.locator('[data-deployment-id]:not([data-status="DESTROYED"])').first()
+  await expect(retried).not.toHaveAttribute('data-deployment-id', failedId ?? '')
+  await expect(retried).toHaveAttribute('data-status', 'ACTIVE', { timeout: 60_000 })
+  expect(cloud.digitalOcean.droplets.size).toBe(1)
+  expect(app.services.engine.list().find((d) => d.id === failedId)?.status).toBe('DESTROYED')
+  expect(app.host.errors).toEqual([])
+})

@@ -150,7 +150,7 @@ test('a droplet whose setup fails shows ERROR, its hint and Destroy', async () =
   await page.getByRole('dialog').getByRole('button', { name: 'Deploy' }).click()
   const card = page.locator('[data-deployment-id]')
   await expect(card).toHaveAttribute('data-status', 'ERROR', { timeout: 30_000 })
-  await expect(card.getByRole('alert')).toContainText('start-guacamole')
+  await expect(card.getByRole('alert')).toContainText('Starting Guacamole failed on the droplet (exit code 125).')
   // Whoever says it (the engine's sentence or the playbook hint), the user learns it still costs money.
   await expect(card).toContainText(/costs money|bills it by the hour/)
   await expect(card.getByRole('list', { name: 'Hints' })).toContainText('/var/log/dictumal-init.log')

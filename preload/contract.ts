@@ -174,6 +174,21 @@ export interface LiveNote {
   cloud: { message: string; since: string } | null
   /** A running desktop's last re-check (main/core/engine/health-watch.ts). */
   health?: HealthNote | null
+  /** While it sets up: the droplet's own step and the time left (main/core/engine/setup-progress.ts). */
+  setup?: SetupStepNote | null
+}
+
+/** "Step 5 of 9 · Downloading the Guacamole images", from the droplet's beacon. */
+export interface SetupStepNote {
+  step: string
+  /** 1-based, of `total`. */
+  index: number
+  total: number
+  title: string
+  /** Estimated time left, from measured step times (or built-in guesses until some are measured). */
+  leftMs: number
+  /** How many past deployments in this region and size the estimate rests on (0: a guess). */
+  measured: number
 }
 
 /** How an ACTIVE desktop answered its last re-check (beacon and pinned HTTPS, about every 30 s). */

@@ -30,6 +30,8 @@ import { Hibernation, hibernationOptionsFromEnv, type HibernationOptions } from 
 import { IdleWatcher } from './hibernation/idle'
 import { fetchBeacon, pinnedAgent, probeGuacamoleHttps } from './engine/probes'
 import { HealthWatch, healthTimingFromEnv, networkHealthProbe } from './engine/health-watch'
+import { recordFinishedSteps, setupStepNote, StepTimes } from './engine/setup-progress'
+import { join } from 'node:path'
 import { imageOptionsFromEnv, ImageService, isExplicitImage, type ImageServiceOptions } from './images/image-builder'
 import { recordDeployTimes } from './images/timings'
 import { log } from './log'
@@ -169,6 +171,8 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
     ...(options.hibernation ?? {}),
   })
 
+  const stepTimes = new StepTimes(join(options.dataDir, 'step-times.json'))
+  const stepsSeen = new Set<string>()
   const engine = new Engine({
     store,
     secrets,
@@ -177,6 +181,12 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
       // Health re-checks run beside hibernation's round, never holding it up.
       void health.tick()
       return hibernation.tick()
+    },
+    onBeacon: (d, beacon) => {
+      // The card's "Step 5 of 9" with the time left; finished steps join the rolling record.
+      const full = store.read().deployments.find((x) => x.id === d.id) ?? d
+      if (recordFinishedSteps(full, beacon, stepTimes, stepsSeen)) void stepTimes.save().catch((e: unknown) => log.warn('engine', 'cannot save step times', e))
+      engine.live.setSetup(d.id, setupStepNote(full, beacon, stepTimes, Date.now()))
     },
     watchCloud: watchClient,
     imageSlug: async () => (await resolveImage()).slug,

@@ -14,7 +14,8 @@ import { deploymentTag, publicIpv4, type CreateDropletInput, type DeleteOutcome,
 import { buildLaunchUrl, mintLaunchToken } from '../guacamole-token'
 import { IMAGE_TAG } from '../images/names'
 import { log } from '../log'
-import { buildUserData, describeBeaconFailure, dropletNameFor } from '../recipe'
+import { buildUserData, dropletNameFor } from '../recipe'
+import { failureInWords } from './setup-progress'
 import { WriteCoalescer } from '../store/coalesce'
 import { findDeploymentByPrefix } from '../store/records'
 import { isHibernationStatus, provisioningStartedAt } from '../hibernation/lifecycle'
@@ -70,7 +71,7 @@ export interface ProbeResult {
   checks: ReadinessChecks
   failedStep: Beacon['failed']
   /** The beacon's step and when it began (droplet clock), for the probe timing; null when no beacon answered. */
-  beacon?: { step: BeaconStep; stepStartedAt: number | null } | null
+  beacon?: { step: BeaconStep; stepStartedAt: number | null; timings?: Beacon['timings'] } | null
 }
 
 /** The readiness probes, injectable so unit tests can script a droplet without sockets. */
@@ -111,6 +112,8 @@ export interface EngineOptions {
   createGraceMs?: number
   /** Runs at the start of every round: hibernation drives HIBERNATING records from here (main/core/hibernation). */
   onTick?: () => Promise<void>
+  /** Each beacon answer while a deployment sets up (setup-progress.ts: the step shown and measured). */
+  onBeacon?: (d: Deployment, beacon: NonNullable<ProbeResult['beacon']>) => void
 }
 
 export type ReconcileFinding = {
@@ -171,7 +174,7 @@ export class NetworkProber implements ProberPort {
     return {
       checks: { vnc5901: vnc, http80: beacon.http80, guacHttp8080: guacHttp, guacHttps443: guacHttps },
       failedStep: b?.failed ?? null,
-      beacon: b ? { step: b.step, stepStartedAt: Number.isFinite(started) ? started : null } : null,
+      beacon: b ? { step: b.step, stepStartedAt: Number.isFinite(started) ? started : null, timings: b.timings } : null,
     }
   }
 
@@ -200,7 +203,7 @@ export function timeoutMessage(kind: 'provisioning' | 'configuring', minutes: nu
 }
 
 export function stepFailedMessage(failedStep: ProbeResult['failedStep'] & object): string {
-  return `${describeBeaconFailure(failedStep)} The droplet still costs money until you destroy it.`
+  return `${failureInWords(failedStep, INIT_LOG)} The droplet still costs money until you destroy it.`
 }
 
 export class Engine {
@@ -531,6 +534,7 @@ export class Engine {
   private dropWatch(id: string): void {
     this.watches.delete(id)
     this.live.clearCloud(id)
+    this.live.setSetup(id, null)
   }
 
   /**
@@ -772,6 +776,7 @@ export class Engine {
     if (dropletActive && current.ip !== null) {
       const result = await this.prober.probe(current.ip, current.certFingerprint)
       this.noteSight(w, result)
+      if (result.beacon) this.options.onBeacon?.(current, result.beacon)
       if (result.failedStep) {
         return failed(current, stepFailedMessage(result.failedStep), this.nowIso())
       }

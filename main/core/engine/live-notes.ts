@@ -1,7 +1,7 @@
 // What the engine knows about a deployment right now that is not worth a write to the data file:
 // DigitalOcean trouble during a deploy ("DigitalOcean isn't answering (HTTP 503); retrying — nothing
 // has been created yet"). Kept in memory by the running engine and pushed to the window as it changes.
-import type { HealthNote, LiveNote } from '../../../preload/contract'
+import type { HealthNote, LiveNote, SetupStepNote } from '../../../preload/contract'
 
 /** Where the deployment stands when DigitalOcean misbehaves: it decides what can be promised. */
 export type TroubleMoment = 'creating' | 'unconfirmed' | 'exists'
@@ -74,11 +74,19 @@ export class LiveBoard {
     this.changed()
   }
 
+  /** The droplet's own setup step while it sets up (null once it is done or no longer watched). */
+  setSetup(id: string, setup: SetupStepNote | null): void {
+    const note = this.notes.get(id) ?? { cloud: null }
+    if (JSON.stringify(note.setup ?? null) === JSON.stringify(setup)) return
+    this.notes.set(id, { ...note, setup })
+    this.changed()
+  }
+
   snapshot(): Record<string, LiveNote> {
     const out: Record<string, LiveNote> = {}
     for (const [id, note] of this.notes) {
-      if (note.cloud === null && !note.health) continue
-      out[id] = note.health ? { ...note } : { cloud: note.cloud }
+      if (note.cloud === null && !note.health && !note.setup) continue
+      out[id] = { cloud: note.cloud, ...(note.health ? { health: note.health } : {}), ...(note.setup ? { setup: note.setup } : {}) }
     }
     return out
   }

@@ -150,3 +150,35 @@ export function CardMenu({ title, onRename, onDestroy }: { title: string; onRena
     </div>
   )
 }
+
+/** On a failed desktop: one click destroys it (billing stops) and deploys the same constitution again, same region and size. */
+export function DestroyAndRetry({ deployment: d, title }: { deployment: Deployment; title: string }) {
+  const exists = useAppStore((s) => s.constitutions?.some((c) => c.id === d.constitutionId) ?? false)
+  const [busy, setBusy] = useState(false)
+  const [problem, setProblem] = useState<string | null>(null)
+  if (!exists) return null
+  const retry = async () => {
+    setBusy(true)
+    setProblem(null)
+    const destroyed = await guarded(() => window.dictumal.deployments.destroy(d.id))
+    if (destroyed?.ok) {
+      const created = await guarded(() => window.dictumal.deployments.create({ constitutionId: d.constitutionId, region: d.region, size: d.size }))
+      if (created && !created.ok) setProblem(created.error.hint ? `${created.error.message} ${created.error.hint}` : created.error.message)
+    } else if (destroyed) {
+      setProblem(destroyed.error.message)
+    }
+    setBusy(false)
+  }
+  return (
+    <>
+      <button type="button" className="button primary" onClick={() => void retry()} disabled={busy} aria-label={`Destroy and retry ${title}`}>
+        {busy ? 'Retrying…' : 'Destroy and retry'}
+      </button>
+      {problem && (
+        <span role="alert" className="error-text">
+          {problem}
+        </span>
+      )}
+    </>
+  )
+}

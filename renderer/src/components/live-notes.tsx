@@ -43,3 +43,26 @@ export function CloudTroubleNote({ deploymentId, now }: { deploymentId: string; 
     </div>
   )
 }
+
+function roughly(ms: number): string {
+  const minutes = Math.round(ms / 60_000)
+  if (ms < 45_000) return 'less than a minute left'
+  return minutes <= 1 ? 'about 1 min left' : `about ${minutes} min left`
+}
+
+/** "Step 5 of 9 · Downloading the Guacamole images · about 3 min left", from the droplet's beacon. */
+export function SetupStepLine({ deploymentId }: { deploymentId: string }) {
+  const setup = useLiveNote(deploymentId)?.setup
+  if (!setup) return null
+  return (
+    <p className="setup-step" data-testid="setup-step">
+      <strong>
+        Step {setup.index} of {setup.total}
+      </strong>{' '}
+      · {setup.title} · <span className="num">{roughly(setup.leftMs)}</span>{' '}
+      <span className="muted small">
+        ({setup.measured > 0 ? `estimate from ${setup.measured} past ${setup.measured === 1 ? 'deployment' : 'deployments'} here` : 'a first estimate'})
+      </span>
+    </p>
+  )
+}

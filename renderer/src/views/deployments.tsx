@@ -5,10 +5,10 @@ import { HIBERNATION_STAGES, type Deployment, type DeploymentStage, type Unmanag
 import { CostSummaryLine } from '../components/cost-summary'
 import { DeploymentListBar, DeploymentRows, applyView, useListView } from '../components/deployment-list-view'
 import { ConfirmDialog } from '../components/dialog'
-import { CloudTroubleNote } from '../components/live-notes'
+import { CloudTroubleNote, SetupStepLine } from '../components/live-notes'
 import { HealthDot } from '../components/health-dot'
 import { displayTitle, RenameDialog } from '../components/rename'
-import { CardMenu, DeployAgain, DestroyConfirm, Toast } from '../components/destroy-confirm'
+import { CardMenu, DeployAgain, DestroyAndRetry, DestroyConfirm, Toast } from '../components/destroy-confirm'
 import { StatusBadge } from '../components/notes'
 import { useNow } from '../components/use-now'
 import { CHECKS, SNAPSHOT_PRICE_PER_GIB_MONTH, STAGES, age, costSoFar, duration, hintsFor, isInProgress, money, snapshotMonthly, stageLabel } from '../format'
@@ -234,6 +234,7 @@ function DeploymentCard({ deployment: d, now, priceHourly, priceMonthly, onDestr
       )}
 
       {(running || d.status === 'ERROR') && <Progress deployment={d} title={title} now={now} />}
+      {running && <SetupStepLine deploymentId={d.id} />}
       {running && <CloudTroubleNote deploymentId={d.id} now={now} />}
 
       {d.status === 'ERROR' && (
@@ -275,9 +276,12 @@ function DeploymentCard({ deployment: d, now, priceHourly, priceMonthly, onDestr
             </button>
           )}
           {d.status === 'ERROR' && (
-            <button type="button" className="button danger" onClick={onDestroy} aria-label={`Destroy ${title}`}>
-              Destroy
-            </button>
+            <>
+              <DestroyAndRetry deployment={d} title={title} />
+              <button type="button" className="button danger" onClick={onDestroy} aria-label={`Destroy ${title}`}>
+                Destroy
+              </button>
+            </>
           )}
           <span className="action-note" role="status">
             {note}
