@@ -166,8 +166,8 @@ describe('engine', () => {
     const started = Date.now()
     const errored = await until(r, created.id, (d) => d.status === 'ERROR')
     expect(Date.now() - started).toBeLessThan(10_000)
-    expect(errored.error).toContain('install-packages')
-    expect(errored.error).toContain('100')
+    // In words, not step ids (issue 13).
+    expect(errored.error).toContain('Installing the desktop, VNC and Nginx failed on the droplet (exit code 100).')
     expect(errored.error).toContain(INIT_LOG)
     expect(errored.error).toMatch(/costs money/)
   })
