@@ -75,6 +75,8 @@ test('regions show the round trip measured from this computer', async () => {
     const { page, services } = app
     const created = await createConstitution(services.store, { name: 'Near desk', body: '# N' })
     if (!created.ok) throw new Error(created.error.message)
+    // Written behind the page's back: a reload reads the list afresh.
+    await page.reload()
     await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Constitutions' }).click()
     await page.getByRole('button', { name: 'Deploy Near desk' }).click()
     const options = page.getByRole('dialog', { name: 'Deploy “Near desk”' }).getByLabel('Region').locator('option')
