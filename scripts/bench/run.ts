@@ -125,6 +125,7 @@ async function deployments(count: number): Promise<void> {
     const parts = { probe: [] as number[], token: [] as number[], stamp: [] as number[] }
     let probesPerDroplet = 0
     let firstProbeLate = 0
+    const gaps: number[] = []
     for (const d of active) {
       const droplet = d.dropletId === null ? undefined : cloud.farm.droplets.get(d.dropletId)
       const gatewayUpAt = droplet?.timestamps.gatewayUpAt ?? null
@@ -132,7 +133,9 @@ async function deployments(count: number): Promise<void> {
       const activeAt = Date.parse(d.activeAt)
       latencies.push(activeAt - gatewayUpAt)
       probesPerDroplet += droplet.record.requests.filter((r) => r.path === '/dictumal/status.json').length / active.length
-      const firstProbe = droplet.record.requests.find((r) => r.path === '/dictumal/status.json')?.at
+      const beaconAt = droplet.record.requests.filter((r) => r.path === '/dictumal/status.json').map((r) => r.at)
+      for (let i = 1; i < beaconAt.length; i += 1) gaps.push((beaconAt[i] ?? 0) - (beaconAt[i - 1] ?? 0))
+      const firstProbe = beaconAt[0]
       if (firstProbe === undefined || firstProbe >= gatewayUpAt) firstProbeLate += 1
       const seen = droplet.record.requests.find((r) => r.port === 'https' && r.at >= gatewayUpAt)?.at
       const accepted = droplet.record.tokensAccepted[0]?.at
@@ -160,6 +163,7 @@ async function deployments(count: number): Promise<void> {
     row('  of which: gateway answer → token accepted', `${Math.round(median(parts.token))} ms`)
     row('  of which: token accepted → ACTIVE stamped', `${Math.round(median(parts.stamp))} ms`)
     row('beacon probes per droplet (whole boot)', probesPerDroplet.toFixed(1))
+    row('pause between two probes of a droplet, median', `${Math.round(median(gaps))} ms`)
     row('droplets first probed after their gateway was up', `${firstProbeLate} / ${latencies.length}`)
     row('event loop delay, median / p99', `${Math.round(lag.percentile(50) / 1e6)} / ${Math.round(lag.percentile(99) / 1e6)} ms`)
     row('CPU (user + system; engine and fakes)', `${((cpu.user + cpu.system) / 1000).toFixed(0)} ms`)
