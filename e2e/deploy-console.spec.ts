@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net'
 import { expect, test } from '@playwright/test'
 import { createConstitution } from '../main/core/store'
 import { artifactPath } from './artifacts'
+import { seriousAxeFindings } from './axe-check'
 import { startUiApp, type UiApp } from './ui-harness'
 
 let app: UiApp | undefined
@@ -47,6 +48,7 @@ test('deploy dialog: write a constitution inline, size cards, memory warning, ow
   await sizes.getByRole('radio', { name: /s-1vcpu-1gb/ }).check()
   await expect(deploy.getByText('1 GB of memory is too little for this desktop: XFCE, Docker and Guacamole need 2 GB or more, or setup may fail.')).toBeVisible()
   await page.screenshot({ path: artifactPath('deploy-02-small-size-warning.png') })
+  expect(await seriousAxeFindings(page)).toEqual([])
   await sizes.getByRole('radio', { name: /s-1vcpu-1gb/ }).press('ArrowRight')
   await expect(sizes.getByRole('radio', { name: /s-2vcpu-4gb/ })).toBeChecked()
   await expect(deploy.getByText(/too little for this desktop/)).toBeHidden()

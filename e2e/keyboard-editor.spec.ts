@@ -5,6 +5,7 @@
 import { expect, test, type Page } from '@playwright/test'
 import { createConstitution } from '../main/core/store'
 import { artifactPath } from './artifacts'
+import { seriousAxeFindings } from './axe-check'
 import { startUiApp, type UiApp } from './ui-harness'
 
 let app: UiApp | undefined
@@ -37,6 +38,7 @@ test('keyboard: help sheet, view switching, new constitution, menu commands from
     await expect(sheet.getByRole('row').filter({ hasText: label }).locator('kbd')).toHaveText(keys)
   }
   await page.screenshot({ path: artifactPath('keyboard-01-help-sheet.png') })
+  expect(await seriousAxeFindings(page)).toEqual([])
   // Keys do nothing behind an open dialog.
   await page.keyboard.press('Control+2')
   await expect(heading(page, 'Deployments')).toBeVisible()

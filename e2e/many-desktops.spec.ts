@@ -4,6 +4,7 @@ import { expect, test } from '@playwright/test'
 import type { Deployment, DeploymentStatus } from '../preload/contract'
 import { upsertDeployment } from '../main/core/store'
 import { artifactPath } from './artifacts'
+import { seriousAxeFindings } from './axe-check'
 import { startUiApp, type UiApp } from './ui-harness'
 
 let app: UiApp | undefined
@@ -87,6 +88,7 @@ test('30 deployments at 900×600: chips, sort, rows, remembered', async () => {
   const rowHeights = await rows.evaluateAll((trs) => trs.map((tr) => Math.round(tr.getBoundingClientRect().height)))
   expect(Math.max(...rowHeights)).toBeLessThanOrEqual(48)
   await page.screenshot({ path: artifactPath('many-01-rows-900x600.png') })
+  expect(await seriousAxeFindings(page)).toEqual([])
 
   // Chips filter (more than one at a time), Clear shows everything but destroyed again.
   await chips.getByRole('button', { name: /^Failed/ }).click()
