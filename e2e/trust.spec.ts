@@ -122,6 +122,7 @@ test('one name everywhere: two desktops of one constitution are told apart, and 
   const second = cards.filter({ has: page.getByRole('heading', { name: 'Twin desk 2', exact: true }) })
   await expect(second).toHaveAttribute('data-status', 'ACTIVE', { timeout: 60_000 })
 
+  await second.getByRole('button', { name: 'More actions for Twin desk 2' }).click()
   await second.getByRole('button', { name: 'Rename Twin desk 2' }).click()
   const rename = page.getByRole('dialog', { name: 'Rename “Twin desk 2”' })
   await expect(rename).toContainText('The droplet stays dictumal-twin-desk-')
