@@ -88,6 +88,7 @@ test('Ctrl+O opens the selected running desktop; Full screen becomes Exit full s
   const card = page.locator('[data-deployment-id]')
   await expect(card).toHaveAttribute('data-status', 'ACTIVE', { timeout: 60_000 })
   await card.getByRole('heading', { level: 2 }).click()
+  await expect(card).toHaveAttribute('data-selected', 'true')
   await page.keyboard.press('Control+o')
   const toolbar = page.getByRole('navigation', { name: 'Desktop' })
   await expect(toolbar).toBeVisible()

@@ -16,7 +16,11 @@ let selectedId: string | null = null
 
 function trackSelection(event: Event): void {
   const card = event.target instanceof Element ? event.target.closest('[data-deployment-id]') : null
-  if (card) selectedId = card.getAttribute('data-deployment-id')
+  if (!card) return
+  selectedId = card.getAttribute('data-deployment-id')
+  // Shown as a ring (styles.css), so Ctrl+O's target is visible; React does not manage this attribute.
+  for (const other of document.querySelectorAll('[data-selected]')) if (other !== card) other.removeAttribute('data-selected')
+  card.setAttribute('data-selected', 'true')
 }
 
 async function openSelected(): Promise<void> {
