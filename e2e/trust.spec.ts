@@ -256,3 +256,20 @@ test('progress in the droplet\'s own steps, a failure in words, and Destroy and 
   expect(app.services.engine.list().find((d) => d.id === failedId)?.status).toBe('DESTROYED')
   expect(app.host.errors).toEqual([])
 })
+
+test('DigitalOcean rate-limiting the create shows in the deploy dialog while it waits', async () => {
+  test.setTimeout(60_000)
+  app = await startUiApp({ droplet: () => ({ timeline: { stepMs: 60 } }) })
+  const { page, cloud } = app
+  await constitution(app, 'Queued desk')
+  cloud.digitalOcean.inject({ kind: 'rate-limit', retryAfterS: 3, method: 'POST', path: '/v2/droplets' })
+  await page.getByRole('button', { name: 'Deploy Queued desk' }).click()
+  const dialog = page.getByRole('dialog', { name: 'Deploy “Queued desk”' })
+  await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+  await expect(dialog.getByTestId('create-trouble')).toHaveText('DigitalOcean is rate limiting this token (HTTP 429); retrying — nothing has been created yet.')
+  await page.screenshot({ path: artifactPath('trust-create-trouble.png') })
+  await expect(dialog).toBeHidden({ timeout: 20_000 })
+  await expect(page.locator('[data-deployment-id]')).toHaveAttribute('data-status', 'ACTIVE', { timeout: 60_000 })
+  expect(cloud.digitalOcean.droplets.size).toBe(1)
+  expect(app.host.errors).toEqual([])
+})

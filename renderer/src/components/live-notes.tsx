@@ -4,7 +4,7 @@
 import { useSyncExternalStore } from 'react'
 import type { LiveNote } from '../../../preload/contract'
 import { duration } from '../format'
-import { guarded } from '../store'
+import { guarded, useAppStore } from '../store'
 import './trust.css'
 
 let notes: Record<string, LiveNote> = {}
@@ -64,5 +64,21 @@ export function SetupStepLine({ deploymentId }: { deploymentId: string }) {
         ({setup.measured > 0 ? `estimate from ${setup.measured} past ${setup.measured === 1 ? 'deployment' : 'deployments'} here` : 'a first estimate'})
       </span>
     </p>
+  )
+}
+
+/** In the deploy dialog while DigitalOcean is asked: its trouble with the create just sent, if any. */
+export function CreateTroubleNote({ constitutionId }: { constitutionId: string }) {
+  // The record is stored before DigitalOcean is asked: the newest one of this constitution without a droplet yet.
+  const pending = useAppStore((s) => {
+    const mine = s.deployments.filter((d) => d.constitutionId === constitutionId && d.status === 'PROVISIONING' && d.dropletId === null)
+    return mine.length === 0 ? null : mine.reduce((a, b) => (b.createdAt > a.createdAt ? b : a)).id
+  })
+  const note = useLiveNote(pending ?? '')
+  if (pending === null || !note?.cloud) return null
+  return (
+    <div role="status" className="note warn cloud-trouble" data-testid="create-trouble">
+      <p className="note-title">{note.cloud.message}</p>
+    </div>
   )
 }

@@ -4,6 +4,7 @@ import { useEffect, useId, useMemo, useState } from 'react'
 import type { Catalog, SizeOption, UserError } from '../../../preload/contract'
 import { DeployPath } from '../components/deploy-path'
 import { DropletLimitNote, useDropletUsage } from '../components/droplet-limit'
+import { CreateTroubleNote } from '../components/live-notes'
 import { Dialog } from '../components/dialog'
 import { ErrorNote } from '../components/notes'
 import { RegionSizeFields } from '../components/region-size-fields'
@@ -208,6 +209,7 @@ export function DeployDialog({ target }: { target: string }) {
           }}
         />
       )}
+      {busy && <CreateTroubleNote constitutionId={constitutionId} />}
       {error && <ErrorNote error={error} />}
     </Dialog>
   )
