@@ -77,6 +77,8 @@ test('first run to a running desktop and back to nothing', async () => {
   const card = page.locator('[data-deployment-id]')
   await expect(card).toHaveCount(1)
   await expect(card.getByRole('progressbar')).toBeVisible()
+  // The four port checks sit behind Details while it sets up.
+  await card.getByText('Details', { exact: true }).click()
   await expect(card.getByRole('list', { name: 'Readiness checks' }).getByRole('listitem')).toHaveCount(4)
   await expect(card).toHaveAttribute('data-stage', 'installing-packages', { timeout: 20_000 })
   await expect(card.getByRole('list', { name: 'Hints' })).toContainText('/var/log/dictumal-init.log')

@@ -191,4 +191,6 @@ export const SPEC_FIELDS = [
   'snapshotSizeGigabytes',
   'hibernatedAt',
   'hibernation',
+  // Issue 13: the name every surface shows (null for an adopted droplet until renamed).
+  'displayName',
 ] as const

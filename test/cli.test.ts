@@ -493,7 +493,7 @@ describe.runIf(mode === 'run')('dictumal CLI with the real keychain', () => {
     expect(elapsed).toBeLessThan(10_000)
     const last = records(r.stdout).at(-1)
     expect(last?.status).toBe('ERROR')
-    expect(last?.error).toContain('pull-images')
+    expect(last?.error).toContain('Downloading the Guacamole images failed on the droplet (exit code')
     expect(last?.error).toContain('/var/log/dictumal-init.log')
     broken = last!
     await rememberSecrets(broken.id)

@@ -979,6 +979,7 @@ export class Engine {
       snapshotSizeGigabytes: null,
       hibernatedAt: null,
       hibernation: null,
+      displayName: null,
     }
     await this.store.update((draft) => {
       draft.deployments = draft.deployments.filter((d) => d.id !== deploymentId)

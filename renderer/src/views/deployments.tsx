@@ -338,6 +338,9 @@ function Progress({ deployment: d, title, now }: { deployment: Deployment; title
         })}
       </ol>
       {!hibernating && (
+      // The four port checks are detail (issue 13): folded while it sets up, open once it failed.
+      <details className="checks-details" open={d.status === 'ERROR'}>
+      <summary>Details</summary>
       <ul className="checks" aria-label="Readiness checks">
         {CHECKS.map(({ key, label }) => (
           <li key={key} className={d.checks[key] ? 'check up' : 'check down'} data-check={key}>
@@ -347,6 +350,7 @@ function Progress({ deployment: d, title, now }: { deployment: Deployment; title
           </li>
         ))}
       </ul>
+      </details>
       )}
     </div>
   )
