@@ -76,13 +76,14 @@ test('the tray opens the deploy dialog, and a refused create is a sentence', asy
   const { page, cloud } = app
   await addConstitution(app, 'Limited')
   await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Deployments' }).click()
-  cloud.digitalOcean.setDropletLimit(0)
+  // (At the droplet limit the dialog now says so before sending anything: e2e/trust.spec.ts.)
+  cloud.digitalOcean.inject({ kind: 'status', status: 422, body: { id: 'unprocessable_entity', message: 'Size is not available in this region.' }, method: 'POST', path: '/v2/droplets' })
   await app.host.emit('navigate', { view: 'new-deployment' })
   const dialog = page.getByRole('dialog', { name: 'New deployment' })
   await expect(dialog).toBeVisible()
   await expect(dialog.getByLabel('Constitution')).toHaveValue(/.+/)
-  await dialog.getByRole('button', { name: 'Deploy' }).click()
-  await expect(dialog.getByRole('alert')).toContainText('DigitalOcean refused')
+  await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+  await expect(dialog.getByRole('alert')).toContainText('DigitalOcean refused the request: Size is not available in this region.')
   await expect(dialog).not.toContainText(/at \w+ \(|Error:/)
   await page.screenshot({ path: artifactPath('ui-states-refused.png') })
   // Escape closes the dialog and gives focus back.
