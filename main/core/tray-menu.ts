@@ -110,7 +110,7 @@ function withBillingNote(summary: string): string {
  */
 export function notificationFor(previous: Deployment | undefined, next: Deployment): TrayNotification | null {
   if (!previous || previous.id !== next.id || previous.status === next.status) return null
-  const name = displayName(next.name)
+  const name = displayName(displayNameOf(next))
   if (next.status === 'HIBERNATED' && previous.status === 'HIBERNATING') {
     return { kind: 'hibernated', deploymentId: next.id, title: `${name} is hibernated`, body: 'Its droplet is deleted; only the snapshot is billed. Resume brings it back.' }
   }

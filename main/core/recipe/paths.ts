@@ -6,6 +6,9 @@ export const DROPLET_PATHS = {
   beaconScript: '/usr/local/lib/dictumal/beacon',
   deploymentFile: '/etc/dictumal/deployment',
   secretsEnv: '/etc/dictumal/secrets.env',
+  /** RAM only (tmpfs): where the secrets wait, off the disk, until VNC has its password. */
+  runDir: '/run/dictumal',
+  runSecrets: '/run/dictumal/secrets.env',
   guacamoleEnv: '/etc/dictumal/guacamole.env',
   certPem: '/etc/dictumal/tls/cert.pem',
   keyPem: '/etc/dictumal/tls/key.pem',

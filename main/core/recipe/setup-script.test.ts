@@ -14,6 +14,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
@@ -66,7 +67,7 @@ afterEach(() => !KEEP && dirs.splice(0).forEach((dir) => rmSync(dir, { recursive
 /** Absolute droplet paths moved under `dir`, in one pass (so a moved path is never moved again). */
 function movePaths(text: string, dir: string): string {
   return text.replace(
-    /(^|[\s'"=<>(])\/(etc|var|home|root|usr\/sbin\/policy-rc\.d|usr\/local\/lib\/dictumal)(?=[/\s'"]|$)/gm,
+    /(^|[\s'"=<>(])\/(etc|var|home|root|run\/dictumal|usr\/sbin\/policy-rc\.d|usr\/local\/lib\/dictumal)(?=[/\s'"]|$)/gm,
     (_match, before: string, rest: string) => `${before}${dir}/${rest}`,
   )
 }
@@ -106,7 +107,8 @@ case "$1" in
     touch "$DICTUMAL_ROOT/pulled-$(key "$3")"
     echo "sha256:0123"
     ;;
-  run) prev=; for a; do if [ "$prev" = --name ]; then echo "$a" >>"$DICTUMAL_ROOT/running"; fi; prev=$a; done ;;
+  run) [ -e "$DICTUMAL_ROOT/docker-run-broken" ] && { echo "docker: Error response from daemon: Conflict."; exit 125; }
+    prev=; for a; do if [ "$prev" = --name ]; then echo "$a" >>"$DICTUMAL_ROOT/running"; fi; prev=$a; done ;;
   rm) : >"$DICTUMAL_ROOT/running" ;;
   ps) cat "$DICTUMAL_ROOT/running" 2>/dev/null ;;
 esac
@@ -142,6 +144,8 @@ class Sandbox {
     if (options.shared) shared.push(this.dir)
     else dirs.push(this.dir)
     const d = this.dir
+    // The desktop user (the stand-in) works in its home itself, so it must be able to reach it.
+    chmodSync(d, 0o755)
     mkdirSync(join(d, 'bin'))
     for (const [name, body] of Object.entries(STUBS)) {
       if (options.real?.includes(name)) continue
@@ -206,7 +210,7 @@ class Sandbox {
   listen(ports: number[]): void {
     writeFileSync(join(this.dir, 'listening'), ports.map((port) => `${port}\n`).join(''))
   }
-  flag(name: 'docker-rate-limit' | 'docker-broken' | 'apt-broken', on: boolean): void {
+  flag(name: 'docker-rate-limit' | 'docker-broken' | 'docker-run-broken' | 'apt-broken', on: boolean): void {
     if (on) writeFileSync(join(this.dir, name), '')
     else rmSync(join(this.dir, name), { force: true })
   }
@@ -524,6 +528,60 @@ describe.skipIf(!asRoot)(`the whole setup script (${asRoot ? 'as root' : rootNot
     const changed = await box.run('full')
     expect(changed.status).toBe(0)
     expect(changed.calls.match(/^docker run/gm)).toHaveLength(2)
+  })
+
+  it('never lets a symlink the desktop user planted in its home redirect root (a re-run, as on resume)', async () => {
+    const box = new Sandbox()
+    expect((await box.run('full')).status).toBe(0)
+    const home = box.path('/home/dictumal')
+    // Root-owned targets the user must not gain: a directory and a file (like /etc and /etc/shadow).
+    const victimDir = box.path('/etc/victim')
+    const victimFile = box.path('/etc/victim-file')
+    mkdirSync(victimDir, { mode: 0o755 })
+    writeFileSync(victimFile, 'root only\n', { mode: 0o600 })
+    rmSync(join(home, '.config'), { recursive: true, force: true })
+    symlinkSync(victimDir, join(home, '.config'))
+    symlinkSync(victimFile, join(home, '.ssh/authorized_keys.tmp'))
+    symlinkSync(victimFile, join(home, '.vnc/config.tmp'))
+    await box.run('full')
+    expect(statSync(victimDir).uid).toBe(0)
+    expect(readdirSync(victimDir)).toEqual([])
+    expect(statSync(victimFile).uid).toBe(0)
+    expect(readFileSync(victimFile, 'utf8')).toBe('root only\n')
+  })
+
+  it('keeps the user’s own edits of ~/Desktop/constitution.md on a re-run (a resumed desktop)', async () => {
+    const box = new Sandbox()
+    expect((await box.run('full')).status).toBe(0)
+    const desk = box.path('/home/dictumal/Desktop/constitution.md')
+    expect(readFileSync(desk, 'utf8')).toBe('# Charter\n\nBe kind.\n')
+    writeFileSync(desk, 'my notes\n')
+    expect((await box.run('full')).status).toBe(0)
+    expect(readFileSync(desk, 'utf8')).toBe('my notes\n')
+  })
+
+  it('reports a container that will not start at start-guacamole, not as a download failure', async () => {
+    const box = new Sandbox()
+    box.flag('docker-run-broken', true)
+    const run = await box.run('full')
+    expect(run.status).toBe(125)
+    expect(run.beacon).toMatchObject({ failed: { step: 'start-guacamole', exitCode: 125 } })
+  })
+
+  it('takes the secrets off the disk even when setup fails early, and a re-run in the same boot still finishes', async () => {
+    const box = new Sandbox()
+    box.flag('apt-broken', true)
+    const failed = await box.run('full')
+    expect(failed.status).not.toBe(0)
+    expect(failed.beacon).toMatchObject({ failed: { step: 'install-docker' } })
+    expect(existsSync(box.path(DROPLET_PATHS.secretsEnv))).toBe(false)
+    box.flag('apt-broken', false)
+    const again = await box.run('full')
+    expect(again.status).toBe(0)
+    expect(again.beacon).toMatchObject({ step: 'done', failed: null })
+    // The RAM copy is gone too once VNC has its password.
+    expect(existsSync(box.path(DROPLET_PATHS.runSecrets))).toBe(false)
+    expect(box.allText()).not.toContain(secrets.vncPassword)
   })
 
   it('names Docker Hub’s pull limit in the beacon at pull-images, after backing off', async () => {

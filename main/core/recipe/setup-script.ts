@@ -151,7 +151,7 @@ start_beacon_server() {
 pull_image() {
   local image=$1 attempt=1 delay=$((RETRY_DELAY * 2)) out
   if docker image inspect "$image" >/dev/null 2>&1; then return 0; fi
-  until out=$(docker pull --quiet "$image" 2>&1); do
+  until out=$(timeout 600 docker pull --quiet "$image" 2>&1); do
     echo "$out"
     if grep -qiE 'toomanyrequests|rate limit' <<<"$out"; then echo docker-rate-limit >"$STATE/reason"; fi
     if [ "$attempt" -ge 5 ]; then return 1; fi
@@ -168,7 +168,7 @@ pull_image() {
 # run of a resumed hibernation, same secrets) must not cut a desktop session someone already opened.
 start_containers() {
   local config
-  config=$(cat ${p.guacamoleEnv} ${p.guacamoleHook} | sha256sum)
+  config=$({ cat ${p.guacamoleEnv} ${p.guacamoleHook}; echo "${GUACD_IMAGE} ${GUACAMOLE_IMAGE} r${RECIPE_VERSION}"; } | sha256sum)
   if [ "$(cat "$STATE/containers" 2>/dev/null)" = "$config" ] &&
     [ "$(docker ps --format '{{.Names}}' | grep -cxE 'guacd|guacamole')" = 2 ]; then
     echo "-- guacd and guacamole already run with this configuration"
@@ -190,7 +190,8 @@ images() {
   pull_image ${GUACD_IMAGE}
   pull_image ${GUACAMOLE_IMAGE}
   echo "<-- $(now) images ready"
-  if [ "$MODE" != bake ]; then start_containers; fi
+  # An early start only: a failure here is reported by the start-guacamole step, which tries again.
+  if [ "$MODE" != bake ]; then start_containers || echo "-- early container start failed (exit $?)"; fi
 }
 
 install_half() {
@@ -228,42 +229,49 @@ firewall() {
   ufw reload
 }
 
+# Work inside the desktop user's home is done as that user: a symlink planted there (~/.config -> /etc)
+# then leads nowhere the user could not write already. Root only reads what the user cannot.
+as_user() { runuser -u ${user} -- "$@"; }
+# shellcheck disable=SC2016 # expanded by the inner sh, on purpose
+user_file() { as_user sh -c 'umask 077; cat >"$1.tmp" && chmod "$2" "$1.tmp" && mv -f "$1.tmp" "$1"' sh "$1" "$2"; }
+
 create_user() {
   if ! id ${user} >/dev/null 2>&1; then
     useradd --create-home --shell /bin/bash --groups sudo ${user}
   fi
+  install -d -o ${user} -g ${user} -m 0750 ${home}
   if [ -n "$USER_PASSWORD_HASH" ]; then printf '${user}:%s\\n' "$USER_PASSWORD_HASH" | chpasswd -e; fi
-  install -d -o ${user} -g ${user} -m 0755 ${home}/Desktop
-  if [ -f ${p.constitution} ]; then install -o ${user} -g ${user} -m 0644 ${p.constitution} ${p.desktopConstitution}; fi
-  install -d -o ${user} -g ${user} -m 0700 ${home}/.ssh
-  local keys=${home}/.ssh/authorized_keys source
-  touch "$keys"
+  as_user mkdir -p ${home}/Desktop ${home}/.ssh
+  as_user chmod 0700 ${home}/.ssh
+  # Placed once: a resumed desktop keeps the user's own edits of it.
+  if [ -f ${p.constitution} ] && ! as_user test -e ${p.desktopConstitution}; then
+    user_file ${p.desktopConstitution} 0644 <${p.constitution}
+  fi
   # DigitalOcean puts the account keys chosen at create time into root's file; lines the user added stay.
-  for source in /root/.ssh/authorized_keys ${p.authorizedKeys}; do
-    if [ -f "$source" ]; then grep -E '^(ssh-|ecdsa-|sk-)' "$source" >>"$keys" || true; fi
-  done
-  awk '!seen[$0]++' "$keys" >"$keys.new"
-  mv -f "$keys.new" "$keys"
-  chown ${user}:${user} "$keys"
-  chmod 0600 "$keys"
+  local keys=${home}/.ssh/authorized_keys source
+  {
+    as_user cat "$keys" 2>/dev/null || true
+    for source in /root/.ssh/authorized_keys ${p.authorizedKeys}; do
+      if [ -f "$source" ]; then grep -E '^(ssh-|ecdsa-|sk-)' "$source" || true; fi
+    done
+  } | awk '!seen[$0]++' | user_file "$keys" 0600
 }
 
 start_vnc() {
-  # install -d would make ~/.config root-owned, and XFCE could not save anything.
-  install -d -o ${user} -g ${user} -m 0755 ${home}/.config
+  # Made by the user, so ~/.config is the user's and XFCE can save its settings.
+  as_user mkdir -p ${home}/.config ${home}/.vnc ${home}/.config/tigervnc
   local dir vnc_passwd
   vnc_passwd=$(command -v tigervncpasswd || command -v vncpasswd)
   for dir in ${home}/.vnc ${home}/.config/tigervnc; do
-    install -d -o ${user} -g ${user} -m 0700 "$dir"
-    if [ -n "$VNC_PASSWORD" ]; then printf '%s\\n' "$VNC_PASSWORD" | "$vnc_passwd" -f >"$dir/passwd"; fi
-    test -s "$dir/passwd"
-    printf 'session=xfce\\ngeometry=${VNC_GEOMETRY}\\nlocalhost\\nsecuritytypes=vncauth\\nalwaysshared\\nUseBlacklist=0\\n' >"$dir/config"
-    chown ${user}:${user} "$dir/passwd" "$dir/config"
-    chmod 0600 "$dir/passwd" "$dir/config"
+    as_user chmod 0700 "$dir"
+    if [ -n "$VNC_PASSWORD" ]; then printf '%s\\n' "$VNC_PASSWORD" | "$vnc_passwd" -f | user_file "$dir/passwd" 0600; fi
+    if ! as_user test -s "$dir/passwd"; then
+      echo "!! no VNC password: setup stopped before VNC was set up and the secrets are gone (they never stay on disk); destroy and deploy again"
+      false
+    fi
+    printf 'session=xfce\\ngeometry=${VNC_GEOMETRY}\\nlocalhost\\nsecuritytypes=vncauth\\nalwaysshared\\nUseBlacklist=0\\n' | user_file "$dir/config" 0600
   done
-  printf '#!/bin/sh\\nunset SESSION_MANAGER DBUS_SESSION_BUS_ADDRESS\\nexec dbus-launch --exit-with-session startxfce4\\n' >${home}/.vnc/xstartup
-  chown ${user}:${user} ${home}/.vnc/xstartup
-  chmod 0755 ${home}/.vnc/xstartup
+  printf '#!/bin/sh\\nunset SESSION_MANAGER DBUS_SESSION_BUS_ADDRESS\\nexec dbus-launch --exit-with-session startxfce4\\n' | user_file ${home}/.vnc/xstartup 0755
   printf ':1=${user}\\n' >/etc/tigervnc/vncserver.users
   systemctl enable --now tigervncserver@:1
   if ! wait_for_listener 5901 90; then
@@ -273,16 +281,23 @@ start_vnc() {
   fi
 }
 
-# Secrets: read once, then gone from disk. A re-run without them keeps the passwords already set.
+# Secrets leave the disk at once: shredded there, kept in RAM (/run) only until VNC has its password,
+# so a re-run after an early failure still has them and a reboot forgets them. A re-run without them
+# keeps the passwords already set.
 VNC_PASSWORD=
 USER_PASSWORD_HASH=
 if [ "$MODE" != bake ] && [ -f ${p.secretsEnv} ]; then
+  install -d -m 0700 ${p.runDir}
+  install -m 0600 ${p.secretsEnv} ${p.runSecrets}
+  shred -u ${p.secretsEnv}
+fi
+if [ "$MODE" != bake ] && [ -f ${p.runSecrets} ]; then
   while IFS='=' read -r key value; do
     case "$key" in
       VNC_PASSWORD) VNC_PASSWORD=$value ;;
       USER_PASSWORD_HASH) USER_PASSWORD_HASH=$value ;;
     esac
-  done <${p.secretsEnv}
+  done <${p.runSecrets}
 fi
 
 echo "==> $(now) Dictumal setup starting ($MODE)"
@@ -320,15 +335,15 @@ fi
 
 step start-vnc
 start_vnc
-if [ -f ${p.secretsEnv} ]; then shred -u ${p.secretsEnv}; fi
+rm -f ${p.runSecrets}
 systemctl daemon-reload
 systemctl enable --now ${ACTIVITY_SERVICE}.service
 
 step pull-images
 if [ -n "$IMAGES" ]; then wait "$IMAGES"; fi
-start_containers
 
 step start-guacamole
+start_containers
 wait_for_listener 4822 60
 wait_for_listener 8080 180
 
@@ -337,11 +352,12 @@ install -m 0644 ${p.nginxSite} /etc/nginx/sites-available/dictumal
 rm -f /etc/nginx/sites-enabled/default
 ln -sf /etc/nginx/sites-available/dictumal /etc/nginx/sites-enabled/dictumal
 nginx -t
-touch ${p.stateDir}/nginx
 systemctl stop ${BEACON_SERVICE}.service || true
 systemctl enable nginx
 # A reload keeps open desktop connections (a re-run, a resumed hibernation); a first start needs a start.
 if systemctl is-active --quiet nginx; then systemctl reload nginx; else systemctl restart nginx; fi
+# Only now does Nginx own port 80: from here on bootcmd leaves the beacon to it.
+touch ${p.stateDir}/nginx
 
 step "done"
 echo "==> $(now) Dictumal setup finished"
