@@ -1,9 +1,8 @@
 // What the rehearsal looks at from the host: TCP ports, the served certificate, the beacon, a launch
 // token through the pinned gateway (the engine's own probe code), and the setup log's step times.
 import { createServer, type Server } from 'node:http'
-import { connect as netConnect } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
-import { fetchBeacon, fingerprintOfDer, gatewayAcceptsToken, pinnedAgent } from '../../main/core/engine/probes'
+import { fetchBeacon, fingerprintOfDer, gatewayAcceptsToken, pinnedAgent, probeTcp } from '../../main/core/engine/probes'
 import type { Beacon } from '../../main/core/recipe'
 
 export { fetchBeacon }
@@ -11,18 +10,9 @@ export { fetchBeacon }
 /** Ports the rehearsal tries from outside; only the firewall's 22, 80 and 443 may answer. */
 export const OUTSIDE_PORTS = [21, 22, 25, 80, 443, 3389, 4822, 5900, 5901, 6001, 8080, 8443, 9090] as const
 
+/** A plain TCP connect: the engine's own probe, with the rehearsal's longer patience. */
 export function tcpAnswers(host: string, port: number, timeoutMs = 1500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = netConnect({ host, port })
-    const done = (ok: boolean): void => {
-      socket.removeAllListeners()
-      socket.destroy()
-      resolve(ok)
-    }
-    socket.setTimeout(timeoutMs, () => done(false))
-    socket.once('connect', () => done(true))
-    socket.once('error', () => done(false))
-  })
+  return probeTcp(host, port, timeoutMs)
 }
 
 export async function answeringPorts(host: string, ports: readonly number[] = OUTSIDE_PORTS): Promise<number[]> {

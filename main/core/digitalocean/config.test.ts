@@ -83,6 +83,15 @@ describe('environment helpers', () => {
       expect(problem.message.split(/(?<=\.) /)).toHaveLength(1)
     }
   })
+  it('never repeats credentials written into the URL in its sentence', () => {
+    expect(() => resolveApiUrl({ DIGITALOCEAN_API_URL: 'http://alice:s3cret@api.example.com/v2' })).toThrow(ApiUrlError)
+    try {
+      resolveApiUrl({ DIGITALOCEAN_API_URL: 'http://alice:s3cret@api.example.com/v2' })
+    } catch (error) {
+      expect(toUserError(error).message).toContain('http://api.example.com/v2')
+      expect(toUserError(error).message).not.toMatch(/alice|s3cret/)
+    }
+  })
   it('splits SSH keys: trimmed, empties dropped', () => {
     expect(parseSshKeys({ DIGITALOCEAN_SSH_KEYS: ' 123 ,, aa:bb:cc ,' })).toEqual(['123', 'aa:bb:cc'])
     expect(parseSshKeys({})).toEqual([])

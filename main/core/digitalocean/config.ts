@@ -63,7 +63,7 @@ export function apiUrlProblem(raw: string): string | null {
   if (url.protocol === 'https:') return null
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return null
   return (
-    `DIGITALOCEAN_API_URL must start with https:// ("${raw}" does not), because the DigitalOcean token goes with every request; ` +
+    `DIGITALOCEAN_API_URL must start with https:// ("${url.protocol}//${url.host}${url.pathname}" does not), because the DigitalOcean token goes with every request; ` +
     'plain http is allowed only for a test server on this computer (localhost, 127.0.0.0/8 or ::1).'
   )
 }

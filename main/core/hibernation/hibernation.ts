@@ -13,6 +13,7 @@ import { log } from '../log'
 import { buildUserData } from '../recipe'
 import { snapshotDroplet, SnapshotStepError, stopDroplet } from '../snapshots/steps'
 import type { SnapshotCloud } from '../snapshots/steps'
+import { driverAlive } from '../snapshots/driver-lease'
 import { findDeploymentByPrefix } from '../store/records'
 import { AppError, toUserError } from '../user-error'
 
@@ -42,20 +43,10 @@ export interface HibernationOptions {
 
 const OWNERSHIP_TAG = 'dictumal'
 const HEARTBEAT_MS = 5_000
-const DRIVER_STALE_MS = 30_000
 const TRANSIENT = new Set(['server-error', 'rate-limited', 'timeout', 'network', 'offline', 'dns', 'bad-response'])
 
 /** A failure that ends the hibernation (it is rolled back), as opposed to one that is simply asked again. */
 class HibernationFailed extends Error {}
-
-function defaultProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 function isTransient(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
@@ -188,9 +179,7 @@ export class Hibernation {
   }
 
   private driverAlive(driver: HibernationProgress['driver']): boolean {
-    if (driver === null) return false
-    if (this.clock.now() - Date.parse(driver.heartbeatAt) > DRIVER_STALE_MS) return false
-    return (this.options.processAlive ?? defaultProcessAlive)(driver.pid)
+    return driverAlive(driver, this.clock.now(), this.options.processAlive)
   }
 
   private claim(id: string): Promise<boolean> {

@@ -11,6 +11,7 @@ import { fetchBeacon } from '../engine/probes'
 import { log } from '../log'
 import { buildBakeUserData, describeBeaconFailure, RECIPE_VERSION, type Beacon } from '../recipe'
 import { resumeAction, snapshotDroplet, SnapshotStepError, stopDroplet, type PendingStop } from '../snapshots/steps'
+import { DRIVER_STALE_MS, driverAlive } from '../snapshots/driver-lease'
 import type { StoreData } from '../store'
 import { AppError } from '../user-error'
 import { builderName, builderTag, builderTagKey, IMAGE_TAG, imageIdFromTags, snapshotNameFor } from './names'
@@ -94,7 +95,6 @@ class BuildFailed extends Error {}
 const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/
 const HEARTBEAT_MS = 5_000
 const CLEANUP_PENDING = ' Dictumal could not yet delete the builder droplet; it tries again at the next start or "dictumal reconcile".'
-const DRIVER_STALE_MS = 30_000
 /** A builder with no record is deleted once it is older than any build may take (another install may own it). */
 const ORPHAN_BUILDER_AGE_MS = 90 * 60_000
 /** The beacon steps a builder walks in bake mode (the install half), in order: they drive the build's percent. */
@@ -103,15 +103,6 @@ export const BAKE_STEPS: readonly string[] = ['boot', 'configure-firewall', 'ins
 const systemClock: ImageClock = {
   now: () => Date.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-}
-
-function defaultProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 async function defaultBeacon(ip: string): Promise<Beacon | null> {
@@ -322,9 +313,7 @@ export class ImageService {
   }
 
   private driverAlive(driver: DesktopImage['driver']): boolean {
-    if (driver === null) return false
-    if (this.clock.now() - Date.parse(driver.heartbeatAt) > DRIVER_STALE_MS) return false
-    return (this.options.processAlive ?? defaultProcessAlive)(driver.pid)
+    return driverAlive(driver, this.clock.now(), this.options.processAlive)
   }
 
   private claim(id: string): Promise<boolean> {
