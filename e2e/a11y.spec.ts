@@ -1,30 +1,8 @@
 // axe-core in the real page, on every main screen, in light and dark: no serious or critical findings.
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { expect, test } from '@playwright/test'
-import type { Page } from 'playwright-core'
 import { artifactPath } from './artifacts'
+import { seriousAxeFindings } from './axe-check'
 import { startUiApp, type UiApp } from './ui-harness'
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-
-interface AxeViolation {
-  id: string
-  impact: string | null
-  help: string
-  nodes: { target: unknown[] }[]
-}
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource)
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document): Promise<{ violations: AxeViolation[] }> } }).axe
-    return (await axe.run(document)).violations
-  })
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`)
-}
 
 let app: UiApp | undefined
 test.afterEach(async () => {
@@ -37,7 +15,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
     const screens: Record<string, string[]> = {}
     const check = async (name: string) => {
       await app!.page.screenshot({ path: artifactPath(`a11y-${colorScheme}-${name}.png`) })
-      screens[name] = await seriousViolations(app!.page)
+      screens[name] = await seriousAxeFindings(app!.page)
     }
 
     // First run.
@@ -86,6 +64,6 @@ for (const colorScheme of ['light', 'dark'] as const) {
 
     // The control: an unlabelled button is a critical finding, so the check above can fail.
     await page.evaluate(() => document.querySelector('main')?.append(document.createElement('button')))
-    expect((await seriousViolations(page)).join('\n')).toContain('button-name')
+    expect((await seriousAxeFindings(page)).join('\n')).toContain('button-name')
   })
 }
