@@ -9,6 +9,11 @@ export interface DeploymentSecrets {
   guacamoleKey: string
   /** Password of the desktop user `dictumal` (sudo, screen unlock). */
   userPassword: string
+  /**
+   * Opens the droplet's setup log (SPEC §6 "Setup log", issue 13): sent as `Authorization: Bearer` over
+   * the pinned HTTPS only. 32 bytes as 64 lowercase hex. Desktops deployed before it existed have none.
+   */
+  logKey?: string
 }
 
 const ALPHANUMERIC = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789'
@@ -18,7 +23,11 @@ export const SECRET_PATTERNS = {
   vncPassword: /^[A-Za-z0-9]{8}$/,
   guacamoleKey: /^[0-9a-f]{32}$/,
   userPassword: /^[A-Za-z0-9]{16,64}$/,
+  logKey: /^[0-9a-f]{64}$/,
 } as const
+
+/** Fields a keychain entry written by an older version may lack. */
+const OPTIONAL_SECRETS: ReadonlySet<keyof DeploymentSecrets> = new Set(['logKey'])
 
 /** Unbiased: randomInt rejects out-of-range draws instead of taking a modulo. */
 function randomString(length: number): string {
@@ -32,6 +41,7 @@ export function generateDeploymentSecrets(): DeploymentSecrets {
     vncPassword: randomString(8),
     guacamoleKey: randomBytes(16).toString('hex'),
     userPassword: randomString(USER_PASSWORD_LENGTH),
+    logKey: randomBytes(32).toString('hex'),
   }
 }
 
@@ -41,6 +51,7 @@ export function isDeploymentSecrets(value: unknown): value is DeploymentSecrets 
   const record = value as Record<string, unknown>
   return (Object.keys(SECRET_PATTERNS) as (keyof DeploymentSecrets)[]).every((name) => {
     const field = record[name]
+    if (field === undefined && OPTIONAL_SECRETS.has(name)) return true
     return typeof field === 'string' && SECRET_PATTERNS[name].test(field)
   })
 }
