@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { log, redact, setLogSink } from './log'
 import { AppError, toUserError } from './user-error'
@@ -10,6 +11,18 @@ describe('log', () => {
     expect(redact(`token ${token} end`)).toBe('token [redacted] end')
     expect(redact('Authorization: Bearer abc.def')).toBe('Authorization: Bearer [redacted]')
     expect(redact('https://h/guacamole/?data=abc%2Bdef&x=1')).toBe('https://h/guacamole/?data=[redacted]&x=1')
+  })
+
+  it('masks PEM private keys (whole or clipped) and bare hex keys, and keeps ids and fingerprints', () => {
+    const pem = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----'
+    expect(redact(`key ${pem} after`)).toBe('key [redacted] after')
+    expect(redact('x -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB')).toBe('x [redacted]')
+    expect(redact('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----')).toContain('MIIB')
+    expect(redact(`guacamole ${'0123456789abcdef'.repeat(2)} log ${'ab'.repeat(32)}`)).toBe('guacamole [redacted] log [redacted]')
+    expect(redact('deployment 7f1c2a4e-0b3d-4c5e-8f6a-1b2c3d4e5f60 at aa:bb:cc:dd')).toBe(
+      'deployment 7f1c2a4e-0b3d-4c5e-8f6a-1b2c3d4e5f60 at aa:bb:cc:dd',
+    )
+    expect(redact(`short ${'ab'.repeat(15)}`)).toBe(`short ${'ab'.repeat(15)}`)
   })
 
   describe('every DigitalOcean token form', () => {
@@ -51,9 +64,9 @@ describe('log', () => {
     it('masks a prefixed token whatever its length or case, and keeps ordinary text and ids', () => {
       expect(redact('DOP_V1_ABCDEF and dop_v1_ and doo_v1_12')).toBe('[redacted] and [redacted] and [redacted]')
       const id = '5c0ffee0-1d2e-4f3a-8b4c-9d0e1f2a3b4c'
-      const kept = `deployment ${id} droplet 512345678 fingerprint sha256/${'A'.repeat(43)}= md5 aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99 key ${'c'.repeat(32)}`
+      const kept = `deployment ${id} droplet 512345678 fingerprint sha256/${createHash('sha256').update('cert').digest('base64')} md5 aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99 short ${'c'.repeat(31)}`
       expect(redact(kept)).toBe(kept)
-      expect(redact(`${'a'.repeat(63)} stays`)).toBe(`${'a'.repeat(63)} stays`)
+      expect(redact(`${'a'.repeat(63)} goes`)).toBe('[redacted] goes')
     })
   })
 

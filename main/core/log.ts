@@ -1,13 +1,17 @@
 // A tiny leveled logger for main and the CLI. Callers pass context, never secrets; `redact` is a
-// last line of defence that masks anything shaped like a DigitalOcean token or a launch token.
+// last line of defence that masks anything shaped like a DigitalOcean token, a launch token, one of
+// a deployment's hex keys or a PEM private key.
 type Level = 'debug' | 'info' | 'warn' | 'error'
 
 const TOKEN_PATTERNS: RegExp[] = [
   // DigitalOcean personal access (dop_v1_), OAuth (doo_v1_) and refresh (dor_v1_) tokens: 64 hex after
   // the prefix, masked whatever follows so a clipped or mangled one goes too.
   /do[opr]_v1_[A-Za-z0-9]*/gi,
-  // Legacy DigitalOcean tokens are 64 bare hex digits (so are Guacamole session tokens); longer runs too.
-  /(?<![A-Za-z0-9])[0-9A-Fa-f]{64,}(?![A-Za-z0-9])/g,
+  // A PEM private key (a certificate's key in user data), clipped ones too: to the END line or the end.
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+  // Legacy DigitalOcean tokens are 64 bare hex digits (so are Guacamole session tokens and the setup log
+  // key); the Guacamole JSON key is 32. Any bare run of 32 or more goes (UUIDs keep their dashes).
+  /(?<![A-Za-z0-9])[0-9A-Fa-f]{32,}(?![A-Za-z0-9])/g,
   /([?&]data=)[^&\s"']+/g,
   /(Bearer\s+)[^\s"',;]+/gi,
 ]
