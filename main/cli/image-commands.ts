@@ -4,6 +4,7 @@
 import type { DesktopImage } from '../../preload/contract'
 import type { AppServices } from '../core/app-services'
 import type { ImageFinding } from '../core/images/image-builder'
+import { inline } from './terminal-text'
 
 export interface ImageCliIo {
   stdout(text: string): void
@@ -24,10 +25,11 @@ function gib(n: number | null): string {
 }
 
 export function imageLine(i: DesktopImage): string {
-  const parts = [i.id.slice(0, 8), i.name, i.status, i.stage, `${String(i.percent).padStart(3)}%`, i.regions.join(',') || i.region, gib(i.sizeGigabytes)]
-  const pending = i.transfers.length > 0 ? `  (copying to ${i.transfers.map((t) => t.region).join(', ')})` : ''
+  // Names, regions and errors come from the data file or DigitalOcean: each stays on its own line.
+  const parts = [i.id.slice(0, 8), inline(i.name), i.status, i.stage, `${String(i.percent).padStart(3)}%`, inline(i.regions.join(',') || i.region), gib(i.sizeGigabytes)]
+  const pending = i.transfers.length > 0 ? `  (copying to ${inline(i.transfers.map((t) => t.region).join(', '))})` : ''
   const line = parts.join('  ') + pending
-  return i.error ? `${line}\n  ${i.error}` : line
+  return i.error ? `${line}\n  ${inline(i.error)}` : line
 }
 
 /** A record as --json prints it: the stored fields, without the driving process's bookkeeping. */
@@ -81,7 +83,7 @@ export async function imageCommand(
       const s = await open()
       const image = s.images.find(id)
       await s.images.delete(image.id)
-      io.stdout(`Deleted image ${image.id.slice(0, 8)} (${image.name})${image.snapshotId ? ' and its snapshot' : ''}.\n`)
+      io.stdout(`Deleted image ${image.id.slice(0, 8)} (${inline(image.name)})${image.snapshotId ? ' and its snapshot' : ''}.\n`)
       return 0
     }
     case 'copy': {
@@ -132,7 +134,7 @@ export async function followImage(s: AppServices, id: string, json: boolean, io:
 export async function reconcileImages(s: AppServices, json: boolean, io: ImageCliIo): Promise<ImageFinding[]> {
   const findings = await s.images.reconcile()
   if (!json) {
-    for (const f of findings) io.stdout(`${f.kind.padEnd(20)} ${f.name}  ${f.imageId?.slice(0, 8) ?? '-'}  droplet ${f.dropletId ?? '-'}\n`)
+    for (const f of findings) io.stdout(`${f.kind.padEnd(20)} ${inline(f.name)}  ${f.imageId?.slice(0, 8) ?? '-'}  droplet ${f.dropletId ?? '-'}\n`)
   }
   const building = s.images.list().filter((i) => i.status === 'BUILDING')
   if (building.length > 0 && !json) io.stdout(`Finishing ${building.length} image build(s)…\n`)
