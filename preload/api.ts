@@ -36,6 +36,7 @@ export function createDictumalApi(t: Transport): DictumalApi {
       recheck: (id) => t.invoke('deployments:recheck', id),
       create: (input) => t.invoke('deployments:create', input),
       setupLog: (id) => t.invoke('deployments:setup-log', id),
+      copySetupLog: (id) => t.invoke('deployments:copy-setup-log', id),
       destroy: (id) => t.invoke('deployments:destroy', id),
       rename: (input) => t.invoke('deployments:rename', input),
       hibernate: (id) => t.invoke('deployments:hibernate', id),

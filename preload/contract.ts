@@ -375,6 +375,8 @@ export interface InvokeChannels {
   'deployments:create': (input: { constitutionId: string; region: string; size: string; fresh?: boolean; sshKeys?: string[] }) => Result<Deployment>
   /** The tail of the droplet's setup log, fetched by main with the deployment's log key (never sent here). */
   'deployments:setup-log': (id: string) => Result<SetupLogTail>
+  /** Copies the setup log's tail to the clipboard in main (the app window has no clipboard permission). */
+  'deployments:copy-setup-log': (id: string) => Result<{ lines: number }>
   'deployments:destroy': (id: string) => Result<Deployment>
   /** Gives a desktop a new display name (the droplet's name stays). */
   'deployments:rename': (input: { id: string; name: string }) => Result<Deployment>
@@ -454,6 +456,7 @@ export interface DictumalApi {
     recheck: Promised<InvokeChannels['deployments:recheck']>
     create: Promised<InvokeChannels['deployments:create']>
     setupLog: Promised<InvokeChannels['deployments:setup-log']>
+    copySetupLog: Promised<InvokeChannels['deployments:copy-setup-log']>
     destroy: Promised<InvokeChannels['deployments:destroy']>
     rename: Promised<InvokeChannels['deployments:rename']>
     hibernate: Promised<InvokeChannels['deployments:hibernate']>

@@ -226,6 +226,15 @@ export function createHandlers(s: AppServices): Handlers {
       const [deploymentId] = args('deployments:setup-log', schemas.id, raw)
       return attempt('deployments:setup-log', () => s.engine.setupLog(deploymentId))
     },
+    'deployments:copy-setup-log': async (...raw) => {
+      const [deploymentId] = args('deployments:copy-setup-log', schemas.id, raw)
+      return attempt('deployments:copy-setup-log', async () => {
+        const shell = needShell()
+        const { text } = await s.engine.setupLog(deploymentId)
+        shell.copyText(text)
+        return { lines: text === '' ? 0 : text.replace(/\n$/, '').split('\n').length }
+      })
+    },
     'deployments:destroy': async (...raw) => {
       const [deploymentId] = args('deployments:destroy', schemas.id, raw)
       return attempt('deployments:destroy', () => s.engine.destroy(deploymentId))
