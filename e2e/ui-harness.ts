@@ -10,6 +10,7 @@ import { createAppServices, type AppServices, type ShellPort } from '../main/cor
 import { MemorySecrets } from '../main/core/secrets'
 import { startFakeCloud, type FakeCloud } from '../test/fakes/droplet-farm'
 import type { FakeDropletOptions } from '../test/fakes/fake-droplet'
+import type { FakeDigitalOceanOptions } from '../test/fakes/fake-digitalocean'
 import { readUserData } from '../test/fakes/user-data-reader'
 import { startBrowserHost, type BrowserHost } from './host/browser-host'
 
@@ -24,6 +25,8 @@ export interface UiAppOptions {
   viewport?: { width: number; height: number }
   /** Replaces parts of the recorded Electron shell (pending navigation, layout reports, failures). */
   shell?: Partial<ShellPort>
+  /** Options of the fake DigitalOcean (its account's SSH keys, …). */
+  digitalOcean?: Omit<FakeDigitalOceanOptions, 'allocateIp'>
 }
 
 export interface ShellCall {
@@ -48,7 +51,7 @@ export async function startUiApp(options: UiAppOptions = {}): Promise<UiApp> {
   const secrets = new MemorySecrets(options.keychainUnavailable ? { unavailable: 'no-secret-service' } : {})
   const dropletOptions = options.droplet ?? (() => ({ timeline: { stepMs: 250 } }))
   const cloud = await startFakeCloud({
-    digitalOcean: { activeAfterMs: 600, ipAfterMs: 1200 },
+    digitalOcean: { activeAfterMs: 600, ipAfterMs: 1200, ...options.digitalOcean },
     farm: {
       dropletOptions: async (dropletId, ip, userData) => ({ logKey: await setupLogKey(secrets, userData), ...dropletOptions(dropletId, ip) }),
     },

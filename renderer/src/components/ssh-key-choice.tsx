@@ -3,7 +3,7 @@
 // at DigitalOcean, which puts them in root's authorized_keys.
 import { useEffect, useState } from 'react'
 import type { Result, SettingsView, SshKeyOption } from '../../../preload/contract'
-import { guarded, loadSettings, useAppStore } from '../store'
+import { guarded } from '../store'
 import './setup-log.css'
 
 export const SSH_KEYS_URL = 'https://cloud.digitalocean.com/account/security'
@@ -23,19 +23,21 @@ function isDefault(key: SshKeyOption, defaults: readonly string[]): boolean {
  * listed): then the deploy sends none and the engine uses Settings' keys.
  */
 export function useSshKeyChoice(): { keys: Result<SshKeyOption[]> | null; chosen: string[] | null; setChosen(next: string[]): void } {
-  const settings = useAppStore((s) => s.settings)
+  const [settings, setSettings] = useState<SettingsView | null>(null)
   const [keys, setKeys] = useState<Result<SshKeyOption[]> | null>(null)
   const [chosen, setChosen] = useState<string[] | null>(null)
   useEffect(() => {
+    // Both asked afresh each time the dialog opens: keys come and go at DigitalOcean, Settings may have changed.
     let live = true
-    if (settings === null) void loadSettings()
+    void guarded(() => window.dictumal.settings.get()).then((view) => {
+      if (live && view) setSettings(view)
+    })
     void guarded(() => window.dictumal.catalog.sshKeys()).then((result) => {
       if (live && result) setKeys(result)
     })
     return () => {
       live = false
     }
-    // Asked once per dialog; settings are loaded alongside if the app has not yet.
   }, [])
   useEffect(() => {
     if (chosen !== null || keys === null || !keys.ok || settings === null) return
