@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Deployment } from '../preload/contract'
-import { createHandlers, type Handlers } from '../main/core/api'
+import { createHandlers, InvalidArgumentError, type Handlers } from '../main/core/api'
 import { createAppServices, type AppServices } from '../main/core/app-services'
 import { MemorySecrets } from '../main/core/secrets'
 import { runCli } from '../main/cli/run'
@@ -116,6 +116,13 @@ describe('setup log', () => {
     for (const control of ['\u001b', '\u0007', '\r']) expect(last.value.text).not.toContain(control)
     const stored = await secrets.getDeploymentSecrets(id)
     expect(JSON.stringify(last)).not.toContain(stored?.logKey)
+  })
+
+  it('checks its argument like every channel, and copies only where there is an app window', async () => {
+    await expect(handlers['deployments:setup-log'](42)).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(handlers['deployments:setup-log'](id, 'more')).rejects.toBeInstanceOf(InvalidArgumentError)
+    expect(await handlers['deployments:setup-log']('ffffffff-none')).toMatchObject({ ok: false })
+    expect(await handlers['deployments:copy-setup-log'](id)).toMatchObject({ ok: false, error: { code: 'no-shell' } })
   })
 
   it('prints the same tail with `dictumal log ID`', async () => {

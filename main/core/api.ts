@@ -229,7 +229,8 @@ export function createHandlers(s: AppServices): Handlers {
     'deployments:copy-setup-log': async (...raw) => {
       const [deploymentId] = args('deployments:copy-setup-log', schemas.id, raw)
       return attempt('deployments:copy-setup-log', async () => {
-        const shell = needShell()
+        const shell = s.shell
+        if (!shell) throw new AppError('no-shell', 'Copying the setup log works only in the Dictumal app window; use dictumal log ID in a terminal.')
         const { text } = await s.engine.setupLog(deploymentId)
         shell.copyText(text)
         return { lines: text === '' ? 0 : text.replace(/\n$/, '').split('\n').length }
