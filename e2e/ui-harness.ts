@@ -10,6 +10,8 @@ import { createAppServices, type AppServices, type ShellPort } from '../main/cor
 import { MemorySecrets } from '../main/core/secrets'
 import { startFakeCloud, type FakeCloud } from '../test/fakes/droplet-farm'
 import type { FakeDropletOptions } from '../test/fakes/fake-droplet'
+import type { FakeDigitalOceanOptions } from '../test/fakes/fake-digitalocean'
+import { readUserData } from '../test/fakes/user-data-reader'
 import { startBrowserHost, type BrowserHost } from './host/browser-host'
 
 export interface UiAppOptions {
@@ -23,6 +25,8 @@ export interface UiAppOptions {
   viewport?: { width: number; height: number }
   /** Replaces parts of the recorded Electron shell (pending navigation, layout reports, failures). */
   shell?: Partial<ShellPort>
+  /** Options of the fake DigitalOcean (its account's SSH keys, …). */
+  digitalOcean?: Omit<FakeDigitalOceanOptions, 'allocateIp'>
 }
 
 export interface ShellCall {
@@ -44,12 +48,15 @@ export interface UiApp {
 const info = { name: 'Dictumal', version: '0.1.0', platform: 'linux', dataDir: '/tmp/dictumal-e2e' }
 
 export async function startUiApp(options: UiAppOptions = {}): Promise<UiApp> {
+  const secrets = new MemorySecrets(options.keychainUnavailable ? { unavailable: 'no-secret-service' } : {})
+  const dropletOptions = options.droplet ?? (() => ({ timeline: { stepMs: 250 } }))
   const cloud = await startFakeCloud({
-    digitalOcean: { activeAfterMs: 600, ipAfterMs: 1200 },
-    farm: { dropletOptions: options.droplet ?? (() => ({ timeline: { stepMs: 250 } })) },
+    digitalOcean: { activeAfterMs: 600, ipAfterMs: 1200, ...options.digitalOcean },
+    farm: {
+      dropletOptions: async (dropletId, ip, userData) => ({ logKey: await setupLogKey(secrets, userData), ...dropletOptions(dropletId, ip) }),
+    },
   })
   const dataDir = await mkdtemp(join(tmpdir(), 'dictumal-ui-'))
-  const secrets = new MemorySecrets(options.keychainUnavailable ? { unavailable: 'no-secret-service' } : {})
   const token = options.token ?? 'keychain'
   if (token === 'keychain') await secrets.setToken(cloud.digitalOcean.token)
   const env: Record<string, string> = { DIGITALOCEAN_API_URL: cloud.digitalOcean.url, ...options.env }
@@ -105,6 +112,20 @@ export async function startUiApp(options: UiAppOptions = {}): Promise<UiApp> {
       await cloud.close()
       await rm(dataDir, { recursive: true, force: true })
     },
+  }
+}
+
+/**
+ * The log key the droplet would find in its user data. TODO(lead): align with recipe's log-key path — until
+ * the recipe writes the key (test/fakes/user-data-reader.ts reads it from there first), the fake droplet is
+ * handed the key the app stored in the keychain for that deployment.
+ */
+async function setupLogKey(secrets: MemorySecrets, userData: string): Promise<string | null> {
+  try {
+    const { deploymentId } = readUserData(userData)
+    return (await secrets.getDeploymentSecrets(deploymentId))?.logKey ?? null
+  } catch {
+    return null
   }
 }
 

@@ -35,6 +35,8 @@ export function createDictumalApi(t: Transport): DictumalApi {
       onLive: (listener) => t.on('deployments:live-changed', listener),
       recheck: (id) => t.invoke('deployments:recheck', id),
       create: (input) => t.invoke('deployments:create', input),
+      setupLog: (id) => t.invoke('deployments:setup-log', id),
+      copySetupLog: (id) => t.invoke('deployments:copy-setup-log', id),
       destroy: (id) => t.invoke('deployments:destroy', id),
       rename: (input) => t.invoke('deployments:rename', input),
       hibernate: (id) => t.invoke('deployments:hibernate', id),

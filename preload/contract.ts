@@ -222,6 +222,15 @@ export interface DropletUsage {
   atLimit: boolean
 }
 
+/** The end of a droplet's setup log, as text safe to show (no control characters but newline and tab). */
+export interface SetupLogTail {
+  text: string
+  /** The log is longer than this; its start (up to a line boundary) is not shown. */
+  truncated: boolean
+  /** ISO time the droplet answered. */
+  fetchedAt: string
+}
+
 export interface SshKeyOption {
   id: number
   name: string
@@ -363,7 +372,11 @@ export interface InvokeChannels {
   /** Reconnect: re-checks a running desktop now (the answer follows in deployments:live-changed). */
   'deployments:recheck': (id: string) => null
   /** `fresh`: a full install even when a desktop image is ready in the region. */
-  'deployments:create': (input: { constitutionId: string; region: string; size: string; fresh?: boolean }) => Result<Deployment>
+  'deployments:create': (input: { constitutionId: string; region: string; size: string; fresh?: boolean; sshKeys?: string[] }) => Result<Deployment>
+  /** The tail of the droplet's setup log, fetched by main with the deployment's log key (never sent here). */
+  'deployments:setup-log': (id: string) => Result<SetupLogTail>
+  /** Copies the setup log's tail to the clipboard in main (the app window has no clipboard permission). */
+  'deployments:copy-setup-log': (id: string) => Result<{ lines: number }>
   'deployments:destroy': (id: string) => Result<Deployment>
   /** Gives a desktop a new display name (the droplet's name stays). */
   'deployments:rename': (input: { id: string; name: string }) => Result<Deployment>
@@ -442,6 +455,8 @@ export interface DictumalApi {
     onLive: Listener<'deployments:live-changed'>
     recheck: Promised<InvokeChannels['deployments:recheck']>
     create: Promised<InvokeChannels['deployments:create']>
+    setupLog: Promised<InvokeChannels['deployments:setup-log']>
+    copySetupLog: Promised<InvokeChannels['deployments:copy-setup-log']>
     destroy: Promised<InvokeChannels['deployments:destroy']>
     rename: Promised<InvokeChannels['deployments:rename']>
     hibernate: Promised<InvokeChannels['deployments:hibernate']>

@@ -18,6 +18,7 @@ import { IMAGE_USAGE, imageCommand, reconcileImages } from './image-commands'
 import { readBodyFile } from './body-file'
 import { inline, terminalSafeWriters } from './terminal-text'
 import { HIBERNATE_USAGE, hibernateCommand, hibernationUnsettled, watchOutcome } from './hibernate-commands'
+import { LOG_USAGE, logCommand } from './log-command'
 
 export interface CliIo {
   stdout(text: string): void
@@ -43,6 +44,7 @@ Commands:
   status ID [--watch] [--json]     one deployment (ID may be any unique prefix)
   launch-url ID [--target ip]      print a fresh launch URL (valid 5 minutes; treat it as a secret)
   destroy ID [--yes]               delete the droplet and its secrets; keep the record as DESTROYED
+${LOG_USAGE.trimEnd()}
   reconcile [--json]               compare local records with droplets tagged dictumal
   doctor                           check the keychain, token, API and data folder
 ${IMAGE_USAGE.trimEnd()}
@@ -173,6 +175,8 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
       }
       case 'destroy':
         return await destroy(rest, io, await open())
+      case 'log':
+        return await logCommand(rest, io, open, parse, usage)
       case 'reconcile': {
         const { flags } = parse(rest, { json: { type: 'boolean' } }, 0)
         const s = await open()

@@ -4,17 +4,10 @@
 // overrides that make text read differently from what it is. Every such character is shown as a
 // visible `\uXXXX` instead: in --json output that is the JSON escape for the same character, so the
 // record still parses to exactly what is stored; in human output it is plain text.
+import { UNSAFE_CHARACTERS, UNSAFE_OR_LAYOUT_CHARACTERS } from '../core/control-characters'
 
-/**
- * C0 controls except newline and tab, DEL, C1 controls (which include 8-bit CSI/OSC and U+0085),
- * the Arabic letter mark, LRM/RLM, the line and paragraph separators, the bidi embeddings/overrides
- * U+202A–U+202E and isolates U+2066–U+2069, and lone surrogates. ESC is among the C0 controls, so
- * every ESC/CSI/OSC sequence loses its introducer and is left as harmless printable text.
- */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSAFE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069\uD800-\uDFFF]/gu
-// eslint-disable-next-line no-control-regex -- as above, newline and tab included
-const UNSAFE_OR_LAYOUT = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069\uD800-\uDFFF]/gu
+const UNSAFE = UNSAFE_CHARACTERS
+const UNSAFE_OR_LAYOUT = UNSAFE_OR_LAYOUT_CHARACTERS
 
 function escape(char: string): string {
   return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`

@@ -40,12 +40,27 @@ const id = z.string().trim().min(1).max(64)
 const dropletId = z.number().int().positive()
 const desktopActions = ['back', 'reconnect', 'fullscreen', 'open-separately'] as const satisfies readonly DesktopAction[]
 
+/** A DigitalOcean SSH key id or MD5 fingerprint; anything else gets sshKeyProblem's sentence. */
+function sshKey(where: string) {
+  return z
+    .string()
+    .max(128)
+    .superRefine((key, ctx) => {
+      const problem = sshKeyProblem(key, where)
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem })
+    })
+}
+
 const schemas = {
   token: z.tuple([z.string().max(512)]),
   constitution: z.tuple([z.object({ id: id.optional(), name: z.string().max(200), body: z.string().max(1_000_000) }).strict()]),
   id: z.tuple([id]),
   rename: z.tuple([z.object({ id, name: z.string().max(500) }).strict()]),
-  create: z.tuple([z.object({ constitutionId: id, region: z.string().max(64), size: z.string().max(64), fresh: z.boolean().optional() }).strict()]),
+  create: z.tuple([
+    z
+      .object({ constitutionId: id, region: z.string().max(64), size: z.string().max(64), fresh: z.boolean().optional(), sshKeys: z.array(sshKey('this deploy')).max(50).optional() })
+      .strict(),
+  ]),
   imageBuild: z.tuple([z.object({ region: z.string().max(64) }).strict()]),
   imageCopy: z.tuple([z.object({ id, region: z.string().max(64) }).strict()]),
   imagePlan: z.tuple([z.object({ region: z.string().max(64), fresh: z.boolean() }).strict()]),
@@ -62,17 +77,7 @@ const schemas = {
         defaultSize: z.string().max(64),
         imageSlug: z.string().max(128).nullable(),
         useLatestUbuntu: z.boolean(),
-        sshKeys: z
-          .array(
-            z
-              .string()
-              .max(128)
-              .superRefine((key, ctx) => {
-                const problem = sshKeyProblem(key, 'Settings')
-                if (problem !== null) ctx.addIssue({ code: 'custom', message: problem })
-              }),
-          )
-          .max(50),
+        sshKeys: z.array(sshKey('Settings')).max(50),
         gatewayHost: z
           .string()
           .trim()
@@ -207,8 +212,29 @@ export function createHandlers(s: AppServices): Handlers {
       return null
     },
     'deployments:create': async (...raw) => {
-      const [input] = args('deployments:create', schemas.create, raw)
+      const parsed = schemas.create.safeParse(raw)
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]
+        // A key that DigitalOcean would refuse gets its sentence before anything is created.
+        if (issue?.code === 'custom') return fail(new AppError('ssh-key-invalid', issue.message))
+        throw new InvalidArgumentError('deployments:create', issue?.message ?? 'invalid')
+      }
+      const [input] = parsed.data
       return attempt('deployments:create', () => s.engine.create(input).catch(async (e: unknown) => Promise.reject(await explainDropletLimit(e, s.client))))
+    },
+    'deployments:setup-log': async (...raw) => {
+      const [deploymentId] = args('deployments:setup-log', schemas.id, raw)
+      return attempt('deployments:setup-log', () => s.engine.setupLog(deploymentId))
+    },
+    'deployments:copy-setup-log': async (...raw) => {
+      const [deploymentId] = args('deployments:copy-setup-log', schemas.id, raw)
+      return attempt('deployments:copy-setup-log', async () => {
+        const shell = s.shell
+        if (!shell) throw new AppError('no-shell', 'Copying the setup log works only in the Dictumal app window; use dictumal log ID in a terminal.')
+        const { text } = await s.engine.setupLog(deploymentId)
+        shell.copyText(text)
+        return { lines: text === '' ? 0 : text.replace(/\n$/, '').split('\n').length }
+      })
     },
     'deployments:destroy': async (...raw) => {
       const [deploymentId] = args('deployments:destroy', schemas.id, raw)

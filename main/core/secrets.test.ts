@@ -28,6 +28,10 @@ describe('MemorySecrets (for unit tests of other modules)', () => {
     expect(await secrets.getDeploymentSecrets('d1')).toEqual(SAMPLE)
     await secrets.setDeploymentSecrets('d3', { ...SAMPLE, certFingerprint: 'sha256/abc=' })
     expect(await secrets.getDeploymentSecrets('d3')).toEqual({ ...SAMPLE, certFingerprint: 'sha256/abc=' })
+    // The setup log's key travels with the others; entries without one (older desktops) still read.
+    await secrets.setDeploymentSecrets('d4', { ...SAMPLE, logKey: 'c3'.repeat(32) })
+    expect(await secrets.getDeploymentSecrets('d4')).toEqual({ ...SAMPLE, logKey: 'c3'.repeat(32) })
+    await secrets.deleteDeploymentSecrets('d4')
     expect(await secrets.listDeploymentSecretIds()).toEqual(['d1', 'd2', 'd3'])
     expect(await secrets.deleteDeploymentSecrets('d1')).toBe(true)
     expect(await secrets.deleteDeploymentSecrets('d1')).toBe(false)

@@ -115,12 +115,20 @@ function parseDeploymentSecrets(text: string, account: string): StoredDeployment
     throw new KeychainEntryInvalidError(account)
   }
   if (typeof value !== 'object' || value === null) throw new KeychainEntryInvalidError(account)
-  const { vncPassword, guacamoleKey, userPassword, certFingerprint, certificate } = value as Record<string, unknown>
+  const { vncPassword, guacamoleKey, userPassword, certFingerprint, certificate, logKey } = value as Record<string, unknown>
   if (typeof vncPassword !== 'string' || typeof guacamoleKey !== 'string' || typeof userPassword !== 'string') {
     throw new KeychainEntryInvalidError(account)
   }
   if (certFingerprint !== undefined && typeof certFingerprint !== 'string') throw new KeychainEntryInvalidError(account)
-  const base = certFingerprint === undefined ? { vncPassword, guacamoleKey, userPassword } : { vncPassword, guacamoleKey, userPassword, certFingerprint }
+  // Entries written before the setup log existed have no log key (DeploymentSecrets.logKey is optional).
+  if (logKey !== undefined && typeof logKey !== 'string') throw new KeychainEntryInvalidError(account)
+  const base = {
+    vncPassword,
+    guacamoleKey,
+    userPassword,
+    ...(certFingerprint === undefined ? {} : { certFingerprint }),
+    ...(logKey === undefined ? {} : { logKey }),
+  }
   if (certificate === undefined) return base
   const { certPem, keyPem } = (typeof certificate === 'object' && certificate !== null ? certificate : {}) as Record<string, unknown>
   if (typeof certPem !== 'string' || typeof keyPem !== 'string') throw new KeychainEntryInvalidError(account)
@@ -133,6 +141,7 @@ function serializeDeploymentSecrets(secrets: StoredDeploymentSecrets): string {
     vncPassword: secrets.vncPassword,
     guacamoleKey: secrets.guacamoleKey,
     userPassword: secrets.userPassword,
+    ...(typeof secrets.logKey === 'string' ? { logKey: secrets.logKey } : {}),
     ...(typeof secrets.certFingerprint === 'string' ? { certFingerprint: secrets.certFingerprint } : {}),
     ...(secrets.certificate === undefined ? {} : { certificate: { certPem: secrets.certificate.certPem, keyPem: secrets.certificate.keyPem } }),
   })

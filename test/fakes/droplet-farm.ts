@@ -4,8 +4,8 @@ import { startFakeDigitalOcean, type FakeDigitalOcean, type FakeDigitalOceanOpti
 import { startFakeDroplet, type FakeDroplet, type FakeDropletOptions } from './fake-droplet'
 
 export interface DropletFarmOptions {
-  /** Per droplet: timeline, faults or ports for the fake droplet booted for it. */
-  dropletOptions?: (dropletId: number, ip: string) => Omit<FakeDropletOptions, 'ip' | 'userData'>
+  /** Per droplet: timeline, faults or ports for the fake droplet booted for it (may be looked up asynchronously). */
+  dropletOptions?: (dropletId: number, ip: string, userData: string) => Omit<FakeDropletOptions, 'ip' | 'userData'> | Promise<Omit<FakeDropletOptions, 'ip' | 'userData'>>
   /** How often the farm looks at the fake API's droplets (ms). */
   pollMs?: number
 }
@@ -45,7 +45,8 @@ export function attachDropletFarm(cloud: FakeDigitalOcean, options: DropletFarmO
   let closed = false
 
   function boot(id: number, ip: string, userData: string): void {
-    const promise = startFakeDroplet({ ip, userData, ...options.dropletOptions?.(id, ip) })
+    const promise = Promise.resolve(options.dropletOptions?.(id, ip, userData))
+      .then((extra) => startFakeDroplet({ ip, userData, ...extra }))
       .then(async (droplet) => {
         // Deleted (or the farm closed) while it was booting.
         if (closed || !cloud.droplets.has(id)) {

@@ -76,6 +76,8 @@ export type Fault = FaultKind & {
 
 export interface FakeDigitalOceanOptions {
   token?: string
+  /** The account's SSH keys (GET /v2/account/keys); two by default, [] for an account without any. */
+  sshKeys?: readonly { id: number; fingerprint: string; public_key: string; name: string }[]
   /** A droplet is `new` for this long after the create (default 30 ms). */
   activeAfterMs?: number
   /** …and gets its public IPv4 this long after the create (default: activeAfterMs). */
@@ -576,7 +578,7 @@ export async function startFakeDigitalOcean(options: FakeDigitalOceanOptions = {
       const type = url.searchParams.get('type')
       paginate(res, req, url, 'images', type === 'application' ? [] : IMAGES)
     } else if (method === 'GET' && path === '/v2/account/keys') {
-      paginate(res, req, url, 'ssh_keys', SSH_KEYS)
+      paginate(res, req, url, 'ssh_keys', [...(options.sshKeys ?? SSH_KEYS)])
     } else if (method === 'GET' && path === '/v2/droplets') {
       const tag = url.searchParams.get('tag_name')
       const list = [...droplets.values()].filter((d) => tag === null || d.tags.includes(tag)).map(view)

@@ -6,7 +6,7 @@ import { connect as tlsConnect } from 'node:tls'
 import { existsSync } from 'node:fs'
 import { chromium } from 'playwright-core'
 import { Agent, request } from 'undici'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { generateDeploymentCertificate, type DeploymentCertificate } from '../../main/core/certificate'
 import { generateDeploymentSecrets, type DeploymentSecrets } from '../../main/core/deployment-secrets'
 import { mintLaunchToken } from '../../main/core/guacamole-token'
@@ -255,6 +255,45 @@ describe('fake droplet', () => {
     }
   })
 
+  it('serves its setup log on 443 from the start of setup, to the log key only, growing step by step', async () => {
+    const logKey = 'd4'.repeat(32)
+    const droplet = await boot({ ip: IP, logKey, timeline: { paused: true, stepMs: 5 } })
+    const fresh = new Agent({ connect: { rejectUnauthorized: false } })
+    onTestFinished(() => fresh.close())
+    const read = async (key: string, range?: string) => {
+      const headers: Record<string, string> = { authorization: `Bearer ${key}` }
+      if (range) headers.range = range
+      const res = await request(`https://${IP}/dictumal/setup-log`, { dispatcher: fresh, headers })
+      return { status: res.statusCode, text: await res.body.text(), range: res.headers['content-range'] }
+    }
+    const first = await read(logKey)
+    expect(first.status).toBe(200)
+    expect(first.text).toMatch(/^==> \S+ step boot\n$/)
+    expect(await read('e5'.repeat(32))).toMatchObject({ status: 404, text: 'Not found\n' })
+    // Nothing else on 443 before Nginx.
+    expect((await getJson(`https://${IP}/guacamole/`)).status).toBe(404)
+    droplet.controls.goTo('install-packages')
+    await droplet.whenStep('install-packages')
+    const later = await read(logKey)
+    expect(later.text.startsWith(first.text)).toBe(true)
+    expect(later.text).toContain('step install-packages')
+    const tail = await read(logKey, 'bytes=-20')
+    expect(tail.status).toBe(206)
+    expect(tail.text).toBe(later.text.slice(-20))
+    expect(tail.range).toBe(`bytes ${Buffer.byteLength(later.text) - 20}-${Buffer.byteLength(later.text) - 1}/${Buffer.byteLength(later.text)}`)
+    expect(droplet.setupLog()).toBe(later.text)
+  })
+
+  it('serves no setup log without a key in its user data (older recipes): 404 for everyone', async () => {
+    await boot({ ip: IP, timeline: { stepMs: 5 } })
+    // A fresh connection: the shared agent may still hold one to the previous droplet on this address.
+    const fresh = new Agent({ connect: { rejectUnauthorized: false } })
+    const res = await request(`https://${IP}/dictumal/setup-log`, { dispatcher: fresh, headers: { authorization: 'Bearer ' } })
+    expect(res.statusCode).toBe(404)
+    await res.body.dump()
+    await fresh.close()
+  })
+
   it('serves a different certificate when a man in the middle answers', async () => {
     const droplet = await boot({ ip: OTHER_IP, faults: { wrongCertificate: true }, timeline: { stepMs: 1 } })
     await droplet.whenReady
@@ -272,7 +311,8 @@ describe('fake droplet', () => {
     await new Promise((r) => setTimeout(r, 80))
     expect((await beaconOf(IP)).step).toBe('start-guacamole')
     expect(await tcpProbe(IP, 8080)).toMatchObject({ state: 'refused' })
-    expect(await tcpProbe(IP, 443)).toMatchObject({ state: 'refused' })
+    // 443 is only the setup log's server: no gateway behind it.
+    expect((await getJson(`https://${IP}/guacamole/`)).status).toBe(404)
   })
 
   it('stalls forever with neverFinish, before the gateway comes up', async () => {
@@ -282,7 +322,7 @@ describe('fake droplet', () => {
     const beacon = await beaconOf(IP)
     expect(beacon).toMatchObject({ step: 'configure-https', failed: null, checks: { vnc5901: true, guacHttp8080: true } })
     expect(droplet.timestamps.gatewayUpAt).toBeNull()
-    expect(await tcpProbe(IP, 443)).toMatchObject({ state: 'refused' })
+    expect((await getJson(`https://${IP}/guacamole/`)).status).toBe(404)
   })
 
   it('keeps 5901 and 8080 closed from outside when firewalled, while the beacon still reports them', async () => {

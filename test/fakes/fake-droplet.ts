@@ -1,5 +1,7 @@
 // A fake droplet for tests: binds one 127.0.0.N and plays the boot the app's user data would run —
 // the beacon, VNC, Guacamole, then Nginx on 443 with the certificate and Guacamole key from that user data.
+// From the start of setup, 443 serves the setup log (main/core/setup-log-contract.ts) to the log key only,
+// and the log grows as the boot moves through its steps.
 import { randomBytes } from 'node:crypto'
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
@@ -7,6 +9,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { fingerprintOfPem, generateDeploymentCertificate } from '../../main/core/certificate'
 import { GuacamoleTokenError, verifyGuacamoleToken } from '../../main/core/guacamole-token'
 import { BEACON_STEPS } from '../../main/core/recipe'
+import { SETUP_LOG_PATH, setupLogAuthorization } from '../../main/core/setup-log-contract'
 import { readUserData } from './user-data-reader'
 
 export interface FakeDropletPorts {
@@ -40,6 +43,8 @@ export interface FakeDropletFaults {
   neverFinish?: boolean | string
   /** Expose nothing on 5901/8080 from outside, as UFW does on a real droplet; the beacon still reports them. */
   firewalled?: boolean
+  /** Extra lines written to the setup log when the failing step fails (apt's or docker's own words). */
+  failureOutput?: string[]
 }
 
 export interface FakeDropletOptions {
@@ -51,6 +56,11 @@ export interface FakeDropletOptions {
   ports?: Partial<FakeDropletPorts>
   /** Epoch milliseconds; token expiry and the recorded timestamps use it. */
   now?: () => number
+  /**
+   * The setup log's key when the user data carries none (recipes before the log key). The user data's own
+   * key wins. Without either, the log is never served: every request gets 404.
+   */
+  logKey?: string | null
 }
 
 export type FakeDropletPort = 'http' | 'https' | 'vnc' | 'guacamole'
@@ -112,6 +122,10 @@ export interface FakeDroplet {
   /** Resolves when the gateway is up; rejects when a step fails or the droplet closes first. */
   readonly whenReady: Promise<void>
   beacon(): FakeBeacon
+  /** The setup log as written so far (what /dictumal/setup-log serves the end of). */
+  setupLog(): string
+  /** Appends raw text to the setup log (tests: huge or garbled output). */
+  writeLog(text: string | Buffer): void
   /** Resolves once the boot has started this step (or a later one); rejects on failure or close. */
   whenStep(step: string): Promise<void>
   readonly closed: boolean
@@ -261,6 +275,12 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
     ? await generateDeploymentCertificate({ deploymentId: 'mallory0' })
     : { certPem: secrets.certPem, keyPem: secrets.keyPem }
   const guacamoleKey = secrets.guacamoleKey
+  const logKey = secrets.logKey ?? options.logKey ?? null
+  let setupLog = Buffer.alloc(0)
+  const writeLog = (text: string | Buffer): void => {
+    setupLog = Buffer.concat([setupLog, typeof text === 'string' ? Buffer.from(text) : text])
+  }
+  const logLine = (text: string): void => writeLog(`${text}\n`)
 
   const timestamps: FakeDropletTimestamps = {
     startedAt: now(),
@@ -374,6 +394,9 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
     const method = req.method ?? 'GET'
     // Nginx and Tomcat answer HEAD like GET without the body; Node drops the body itself.
     const reading = method === 'GET' || method === 'HEAD'
+    if (path === SETUP_LOG_PATH && reading) return serveSetupLog(req, res)
+    // Before Nginx, the setup log's small TLS server serves nothing else.
+    if (!services.gateway) return sendText(res, 404, 'text/plain', 'Not found\n')
     if (path === '/dictumal/status.json' && reading) return serveBeacon(res)
     if ((path === '/guacamole' || path === '/guacamole/') && reading) {
       if (path === '/guacamole') {
@@ -404,6 +427,25 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
     }
     if (path.startsWith('/guacamole/')) return sendJson(res, 404, { message: 'Not found.', type: 'NOT_FOUND' })
     sendText(res, 404, 'text/html', '<h1>404 Not Found</h1>\n')
+  }
+
+  /** The contract: the key or 404 (the same answer as no log), a suffix Range honoured with 206. */
+  function serveSetupLog(req: IncomingMessage, res: ServerResponse): void {
+    if (logKey === null || headerValue(req, 'authorization') !== setupLogAuthorization(logKey)) {
+      return sendText(res, 404, 'text/plain', 'Not found\n')
+    }
+    const headers = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }
+    const suffix = /^bytes=-(\d+)$/.exec(headerValue(req, 'range') ?? '')
+    const total = setupLog.length
+    if (suffix && total > 0) {
+      const start = Math.max(0, total - Number(suffix[1]))
+      const body = setupLog.subarray(start)
+      res.writeHead(206, { ...headers, 'content-length': body.length, 'content-range': `bytes ${start}-${total - 1}/${total}` })
+      res.end(body)
+      return
+    }
+    res.writeHead(200, { ...headers, 'content-length': total })
+    res.end(setupLog)
   }
 
   async function acceptToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -485,7 +527,6 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
       timestamps.guacamoleUpAt = now()
     }
     if (!services.gateway && index >= gatewayIndex) {
-      await listen(https443, ports.https)
       services.gateway = true
       timestamps.gatewayUpAt = now()
       resolveReady()
@@ -500,7 +541,10 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
     index = Math.min(target, lastIndex)
     stepStartedAt = now()
     const name = steps[index]
-    if (name !== undefined && timestamps.steps[name] === undefined) timestamps.steps[name] = stepStartedAt
+    if (name !== undefined && timestamps.steps[name] === undefined) {
+      timestamps.steps[name] = stepStartedAt
+      writeStepLog(name)
+    }
     updatedAt = stepStartedAt
     moving = moving
       .then(() => reconcileServices())
@@ -512,10 +556,28 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
       .catch((e: unknown) => fail(e instanceof Error ? e : new FakeDropletError(String(e))))
   }
 
+  /** What the recipe's script prints when a step starts (its `==>` lines), with a little of the step's own output. */
+  function writeStepLog(name: string): void {
+    const at = isoSeconds(now())
+    logLine(`==> ${at} step ${name}`)
+    if (name === 'install-packages') {
+      // apt colours its progress and redraws it with carriage returns: the app shows only the last state.
+      logLine('\u001b[1mReading package lists...\u001b[0m Done')
+      logLine('Progress: [ 10%]\rProgress: [ 60%]\rProgress: [100%]')
+      logLine('Setting up xfce4 (4.18.1) ...')
+    } else if (name === 'pull-images') {
+      logLine(`--> ${at} pulling guacamole/guacd:1.6.0 and guacamole/guacamole:1.6.0`)
+    } else if (name === 'done') {
+      logLine(`<== ${at} setup finished`)
+    }
+  }
+
   function finishCurrentStep(): void {
     if (closed || failed) return
     if (failIndex === index && faults.failStep) {
       failed = { step: faults.failStep.step, exitCode: faults.failStep.exitCode }
+      for (const line of faults.failureOutput ?? []) logLine(line)
+      logLine(`!! ${isoSeconds(now())} step ${failed.step} failed with exit code ${failed.exitCode} (line 212)`)
       timestamps.failedAt = now()
       updatedAt = timestamps.failedAt
       fail(new FakeDropletError(`Setup step "${failed.step}" failed with exit code ${failed.exitCode}`))
@@ -576,11 +638,14 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
 
   try {
     await listen(http80, ports.http)
+    // The setup log's TLS server starts with setup; Nginx takes 443 over later (the same certificate).
+    await listen(https443, ports.https)
   } catch (e) {
     await close()
     throw e
   }
   timestamps.steps[steps[0] ?? ''] = timestamps.startedAt
+  writeStepLog(steps[0] ?? '')
   enter(0)
 
   return {
@@ -592,6 +657,8 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
     controls,
     whenReady,
     beacon,
+    setupLog: () => setupLog.toString('utf8'),
+    writeLog,
     whenStep(step: string) {
       const target = indexOf(step)
       if (index >= target && !closed) return Promise.resolve()

@@ -11,6 +11,7 @@ import { generateDeploymentCertificate } from '../certificate'
 import { generateDeploymentSecrets, type DeploymentSecrets } from '../deployment-secrets'
 import type { StoreData } from '../store'
 import { deploymentTag, publicIpv4, type CreateDropletInput, type DeleteOutcome, type Droplet } from '../digitalocean'
+import { checkedSshKeys } from '../digitalocean/config'
 import { buildLaunchUrl, mintLaunchToken } from '../guacamole-token'
 import { IMAGE_TAG } from '../images/names'
 import { log } from '../log'
@@ -33,6 +34,7 @@ import {
 import { LiveBoard, troubleSentence } from './live-notes'
 import { DEFAULT_PROBE_TIMING, nearGateway, nextProbeDelay, remember, type ProbeMemory, type ProbeSight, type ProbeTiming } from './probe-schedule'
 import { fetchBeacon, gatewayAcceptsToken, pinnedAgent, probeGuacamoleHttp, probeGuacamoleHttps } from './probes'
+import { fetchSetupLog, type SetupLogOptions, type SetupLogTail } from './setup-log'
 
 export const OWNERSHIP_TAG = 'dictumal'
 const DELETED_ELSEWHERE = 'The droplet was deleted outside Dictumal.'
@@ -285,7 +287,8 @@ export class Engine {
 
   // ---------- create ----------
 
-  async create(input: { constitutionId: string; region: string; size: string; fresh?: boolean }): Promise<Deployment> {
+  /** `sshKeys`: this deploy's choice (the deploy dialog); without it, Settings' keys (or DIGITALOCEAN_SSH_KEYS). */
+  async create(input: { constitutionId: string; region: string; size: string; fresh?: boolean; sshKeys?: string[] }): Promise<Deployment> {
     const region = input.region.trim()
     const size = input.size.trim()
     if (!SLUG.test(region)) throw new AppError('invalid-region', `"${input.region}" is not a DigitalOcean region slug (like nyc3).`)
@@ -303,7 +306,7 @@ export class Engine {
     const image = plan.image
     // DigitalOcean key ids or fingerprints (checked, else a sentence): they go to DigitalOcean only, which puts
     // the keys in root's authorized_keys; the droplet's setup copies them from there, so not into the user data.
-    const sshKeys = this.options.sshKeys()
+    const sshKeys = input.sshKeys !== undefined ? checkedSshKeys(input.sshKeys, 'this deploy') : this.options.sshKeys()
     const name = dropletNameFor(constitution.name, id)
     // Throws a sentence naming the constitution when the user data would pass 64 KiB.
     const userData = buildUserData(
@@ -443,6 +446,12 @@ export class Engine {
     if (!loaded) throw new AppError('secrets-missing', "This desktop's passwords are no longer in the keychain, so Dictumal cannot open it; destroy it and deploy again.")
     this.secretsCache.set(id, loaded)
     return loaded
+  }
+
+  /** The tail of the droplet's setup log (setup-log.ts); the log key stays in here. */
+  async setupLog(idOrPrefix: string, options?: SetupLogOptions): Promise<SetupLogTail> {
+    const d = this.find(idOrPrefix)
+    return fetchSetupLog(d, () => this.secretsFor(d.id), options)
   }
 
   /** A fresh launch URL (token valid 5 minutes). Sensitive: never log it. */

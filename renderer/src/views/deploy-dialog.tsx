@@ -8,6 +8,7 @@ import { CreateTroubleNote } from '../components/live-notes'
 import { Dialog } from '../components/dialog'
 import { ErrorNote } from '../components/notes'
 import { RegionSizeFields } from '../components/region-size-fields'
+import { SshKeyChoice, useSshKeyChoice } from '../components/ssh-key-choice'
 import { runCommand } from '../commands'
 import { useRegionLatency } from '../components/use-region-latency'
 import { assertNever, memory, money } from '../format'
@@ -54,6 +55,7 @@ export function DeployDialog({ target }: { target: string }) {
   const [name, setName] = useState('')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<UserError | null>(null)
+  const ssh = useSshKeyChoice()
 
   useEffect(() => {
     // Prices and availability change: ask DigitalOcean afresh each time the dialog opens.
@@ -88,7 +90,9 @@ export function DeployDialog({ target }: { target: string }) {
     if (!constitutionId || !region || !size) return
     setBusy(true)
     setError(null)
-    const result = await guarded(() => window.dictumal.deployments.create({ constitutionId, region, size, fresh }))
+    // Keys not listed (still loading, or DigitalOcean refused): none are sent, and Settings' keys apply.
+    const sshKeys = ssh.chosen ?? undefined
+    const result = await guarded(() => window.dictumal.deployments.create({ constitutionId, region, size, fresh, ...(sshKeys ? { sshKeys } : {}) }))
     setBusy(false)
     if (!result) return
     if (!result.ok) {
@@ -197,6 +201,7 @@ export function DeployDialog({ target }: { target: string }) {
             </div>
           </dl>
           <DeployPath region={region} fresh={fresh} onFresh={setFresh} disabled={busy} />
+          <SshKeyChoice keys={ssh.keys} chosen={ssh.chosen} onChange={ssh.setChosen} disabled={busy} />
         </>
       )}
       {usage && (

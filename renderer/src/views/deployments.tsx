@@ -10,6 +10,7 @@ import { HealthDot } from '../components/health-dot'
 import { displayTitle, RenameDialog } from '../components/rename'
 import { CardMenu, DeployAgain, DestroyAndRetry, DestroyConfirm, Toast } from '../components/destroy-confirm'
 import { StatusBadge } from '../components/notes'
+import { SetupLogButton, SetupLogPanel } from '../components/setup-log'
 import { useNow } from '../components/use-now'
 import { CHECKS, SNAPSHOT_PRICE_PER_GIB_MONTH, STAGES, age, costSoFar, duration, hintsFor, isInProgress, money, snapshotMonthly, stageLabel } from '../format'
 import { guarded, loadCatalog, useAppStore } from '../store'
@@ -278,6 +279,7 @@ function DeploymentCard({ deployment: d, now, priceHourly, priceMonthly, onDestr
           {d.status === 'ERROR' && (
             <>
               <DestroyAndRetry deployment={d} title={title} />
+              <SetupLogButton deployment={d} title={title} />
               <button type="button" className="button danger" onClick={onDestroy} aria-label={`Destroy ${title}`}>
                 Destroy
               </button>
@@ -304,6 +306,14 @@ function Progress({ deployment: d, title, now }: { deployment: Deployment; title
   const since = d.hibernation?.startedAt ?? d.createdAt
   const elapsed = (end && !hibernating ? Date.parse(end) : now) - Date.parse(since)
   const percent = Math.max(0, Math.min(100, Math.round(d.percent)))
+  // The live tail of the setup log sits in Details while it sets up (read only while Details is open);
+  // once followed it stays, showing the last lines, when the deployment fails.
+  const [detailsOpen, setDetailsOpen] = useState(d.status === 'ERROR')
+  const settingUp = isInProgress(d.status)
+  const [followed, setFollowed] = useState(false)
+  useEffect(() => {
+    if (detailsOpen && settingUp) setFollowed(true)
+  }, [detailsOpen, settingUp])
   return (
     <div className="progress">
       <div className="progress-line">
@@ -339,7 +349,7 @@ function Progress({ deployment: d, title, now }: { deployment: Deployment; title
       </ol>
       {!hibernating && (
       // The four port checks are detail (issue 13): folded while it sets up, open once it failed.
-      <details className="checks-details" open={d.status === 'ERROR'}>
+      <details className="checks-details" open={d.status === 'ERROR'} onToggle={(event) => setDetailsOpen(event.currentTarget.open)}>
       <summary>Details</summary>
       <ul className="checks" aria-label="Readiness checks">
         {CHECKS.map(({ key, label }) => (
@@ -350,6 +360,7 @@ function Progress({ deployment: d, title, now }: { deployment: Deployment; title
           </li>
         ))}
       </ul>
+      {detailsOpen && (settingUp || followed) && d.status !== 'DESTROYED' && <SetupLogPanel deployment={d} title={title} live={settingUp} />}
       </details>
       )}
     </div>
