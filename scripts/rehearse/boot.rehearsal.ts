@@ -8,14 +8,17 @@ import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Deployment } from '../../preload/contract'
-import { randomUUID } from 'node:crypto'
+import { randomUUID, X509Certificate } from 'node:crypto'
 import { generateDeploymentCertificate } from '../../main/core/certificate'
 import { generateDeploymentSecrets } from '../../main/core/deployment-secrets'
 import { mintLaunchToken } from '../../main/core/guacamole-token'
-import { buildBakeUserData, buildUserData, DROPLET_PATHS, type Beacon } from '../../main/core/recipe'
+import { fingerprintOfDer, probeGuacamoleHttps, pinnedAgent } from '../../main/core/engine/probes'
+import { BEACON_STEPS, buildBakeUserData, buildUserData, DROPLET_PATHS, type Beacon } from '../../main/core/recipe'
+import { readUserData } from '../../test/fakes/user-data-reader'
 import {
   answeringPorts,
   fetchBeacon,
+  fetchSetupLog,
   formatDurations,
   launchTokenAccepted,
   openLaunchUrl,
@@ -24,6 +27,7 @@ import {
   startMetadataStandin,
   stepTimes,
   waitFor,
+  type SetupLogAnswer,
 } from './checks'
 import { Cli, describeCli, PrivateKeyring, startRehearsalCloud, type CreatedDroplet } from './engine'
 import { missingPrerequisite } from './host'
@@ -67,6 +71,8 @@ interface State {
   deployment: Deployment | null
   activeAt: number | null
   figures: string[]
+  /** What the setup log looked like from outside while setup ran, before Nginx owned 443. */
+  earlyLog: Promise<EarlyLog> | null
 }
 
 const state: State = {
@@ -81,6 +87,90 @@ const state: State = {
   deployment: null,
   activeAt: null,
   figures: [],
+  earlyLog: null,
+}
+
+interface EarlyLog {
+  /** The beacon's step just before and just after the answers were taken. */
+  steps: [string, string]
+  withKey: SetupLogAnswer
+  noKey: SetupLogAnswer
+  wrongKey: SetupLogAnswer
+  port80: SetupLogAnswer | string
+  guacamoleUp: boolean
+}
+
+const NGINX_STEP = BEACON_STEPS.indexOf('configure-https')
+const beforeNginx = (step: string): boolean => BEACON_STEPS.indexOf(step as (typeof BEACON_STEPS)[number]) < NGINX_STEP
+
+/**
+ * From the moment the droplet is created: polls the setup log as the app would (key from the keychain,
+ * certificate pinned) until the small server answers it, then asks it everything else once, all while
+ * the beacon says setup has not reached configure-https (Nginx).
+ */
+async function watchSetupLogBeforeNginx(userData: string): Promise<EarlyLog> {
+  const read = readUserData(userData)
+  const fingerprint = fingerprintOfDer(new X509Certificate(read.certPem).raw)
+  const logKey = await logKeyOf(read.deploymentId, userData)
+  const deadline = Date.now() + SETUP_TIMEOUT_MS
+  let last = ''
+  while (Date.now() < deadline) {
+    const step = (await fetchBeacon(MACHINE_ADDRESS, 2000)).beacon?.step ?? 'boot'
+    if (!beforeNginx(step)) throw new Error(`Setup reached ${step} before the setup log was ever served (last answer: ${last}).`)
+    const withKey = await fetchSetupLog(MACHINE_ADDRESS, fingerprint, logKey, { timeoutMs: 2000 }).catch((e: unknown) => String(e))
+    if (typeof withKey !== 'string' && withKey.status < 300 && withKey.body.includes('Dictumal setup starting')) {
+      const wrong = `${logKey.slice(0, -1)}${logKey.endsWith('0') ? '1' : '0'}`
+      const noKey = await fetchSetupLog(MACHINE_ADDRESS, fingerprint, null)
+      const wrongKey = await fetchSetupLog(MACHINE_ADDRESS, fingerprint, wrong)
+      const port80 = await fetchSetupLog(MACHINE_ADDRESS, fingerprint, logKey, { plainHttp: true }).catch((e: unknown) => String(e))
+      const agent = pinnedAgent(fingerprint, 3000)
+      const guacamoleUp = await probeGuacamoleHttps(MACHINE_ADDRESS, agent, 3000).finally(() => agent.close())
+      const after = (await fetchBeacon(MACHINE_ADDRESS, 2000)).beacon?.step ?? 'boot'
+      return { steps: [step, after], withKey, noKey, wrongKey, port80, guacamoleUp }
+    }
+    last = typeof withKey === 'string' ? withKey : `HTTP ${withKey.status}`
+    await new Promise((r) => setTimeout(r, 1000))
+  }
+  throw new Error(`The setup log was not served within ${SETUP_TIMEOUT_MS / 1000} s (last answer: ${last}).`)
+}
+
+let keyNoted = false
+/**
+ * The deployment's log key as the app holds it (the keychain), checked against the one the droplet got.
+ * Until the keychain keeps it (main/core/secrets.ts stores only the fields it knows), the one in the
+ * user data stands in, and the rehearsal says so once.
+ */
+async function logKeyOf(id: string, userData = state.created!.userData): Promise<string> {
+  const onDroplet = readUserData(userData).files.get(DROPLET_PATHS.logKey)?.content.trim()
+  if (onDroplet === undefined) throw new Error(`The user data carries no ${DROPLET_PATHS.logKey}.`)
+  const { logKey } = await state.cli!.secrets(id)
+  if (logKey !== undefined) {
+    expect(logKey, 'the log key in the keychain is the one the droplet got').toBe(onDroplet)
+    return logKey
+  }
+  if (!keyNoted) log(`the keychain entry has no logKey (main/core/secrets.ts does not keep it yet): using the one in the user data`)
+  keyNoted = true
+  return onDroplet
+}
+
+/** The setup log after ACTIVE (Nginx), asked with the key, without, with a wrong one, and over port 80. */
+async function expectSetupLogServedByNginx(): Promise<void> {
+  const d = deployment()
+  const logKey = await logKeyOf(d.id)
+  const withKey = await fetchSetupLog(MACHINE_ADDRESS, d.certFingerprint!, logKey)
+  expect(withKey.status).toBe(206)
+  expect(withKey.body).toContain('Dictumal setup finished')
+  expect(withKey.contentType).toBe('text/plain; charset=utf-8')
+  expect(withKey.cacheControl).toBe('no-store')
+  const unknown = await fetchSetupLog(MACHINE_ADDRESS, d.certFingerprint!, logKey, { path: '/dictumal/no-such-thing' })
+  for (const key of [null, `${logKey.slice(0, -1)}${logKey.endsWith('0') ? '1' : '0'}`]) {
+    const refused = await fetchSetupLog(MACHINE_ADDRESS, d.certFingerprint!, key)
+    expect(refused.status, `key ${key === null ? 'missing' : 'wrong'}`).toBe(404)
+    expect(refused.body).toBe(unknown.body)
+  }
+  const plain = await fetchSetupLog(MACHINE_ADDRESS, d.certFingerprint!, logKey, { plainHttp: true })
+  expect(plain.status).toBe(301)
+  expect(plain.body).not.toContain('Dictumal setup')
 }
 
 function cleanupSync(): void {
@@ -180,6 +270,8 @@ if (problem !== null) {
           state.machine = m
           writeSeed(m.root, { userData: created.userData, instanceId: `i-${created.droplet.id}`, hostname: created.droplet.name })
           m.boot()
+          state.earlyLog = watchSetupLogBeforeNginx(created.userData)
+          state.earlyLog.catch(() => undefined)
           log(`booting droplet ${created.droplet.id} (${created.droplet.name}) at ${MACHINE_ADDRESS}`)
         })().catch((e: unknown) => log(`could not boot the machine: ${String(e)}`))
       }
@@ -233,6 +325,54 @@ if (problem !== null) {
       const bootAt = machine().bootTimes[0]!
       state.figures.push(`boot → ACTIVE ${((state.activeAt! - bootAt) / 1000).toFixed(0)} s`)
     }, SETUP_TIMEOUT_MS + 60_000)
+
+    it('during setup, before Nginx, the small server serves the setup log over the pinned HTTPS to the key only, not on port 80', async () => {
+      deployment()
+      const early = await state.earlyLog!
+      log(
+        `setup log before Nginx (steps ${early.steps.join(' → ')}): key ${early.withKey.status} (${early.withKey.body.length} bytes), ` +
+          `no key ${early.noKey.status}, wrong key ${early.wrongKey.status}, port 80 ${typeof early.port80 === 'string' ? early.port80 : early.port80.status}, ` +
+          `/guacamole/ up: ${early.guacamoleUp}`,
+      )
+      expect(early.steps.every(beforeNginx), early.steps.join(' → ')).toBe(true)
+      expect([200, 206]).toContain(early.withKey.status)
+      expect(early.withKey.body).toContain('Dictumal setup starting')
+      expect(early.withKey.contentType).toBe('text/plain; charset=utf-8')
+      expect(early.withKey.cacheControl).toBe('no-store')
+      expect(early.noKey.status).toBe(404)
+      expect(early.wrongKey.status).toBe(404)
+      expect(early.wrongKey.body).toBe(early.noKey.body)
+      // Port 80 is the beacon's python http.server then: 404, and never the log.
+      expect(typeof early.port80 === 'string' ? early.port80 : early.port80.status).toBe(404)
+      expect(typeof early.port80 === 'string' ? '' : early.port80.body).not.toContain('Dictumal setup')
+      // The engine's HTTPS readiness probe does not take the small server for Guacamole.
+      expect(early.guacamoleUp).toBe(false)
+    })
+
+    it('once ACTIVE, Nginx serves the setup log on 443 to the key only (404 otherwise, 301 on port 80), and logs no key', async () => {
+      await expectSetupLogServedByNginx()
+      expect((await inside('systemctl is-active dictumal-setup-log.service || true')).trim()).toBe('inactive')
+      expect((await inside(`stat -c '%a %U %G' ${DROPLET_PATHS.log}`)).trim()).toBe('640 root www-data')
+      const logKey = await logKeyOf(deployment().id)
+      expect(await inside('cat /var/log/nginx/*.log; journalctl --no-pager -o cat | tail -n 5000')).not.toContain(logKey)
+    })
+
+    it('the setup log holds no secret (passwords, Guacamole key, log key, TLS key)', async () => {
+      const d = deployment()
+      const secrets = await state.cli!.secrets(d.id)
+      const initLog = readFileSync(join(machine().root, DROPLET_PATHS.log.slice(1)), 'utf8')
+      expect(initLog).toContain('Dictumal setup finished')
+      const keyPem = readFileSync(join(machine().root, DROPLET_PATHS.keyPem.slice(1)), 'utf8')
+      for (const [name, value] of [
+        ['VNC password', secrets.vncPassword],
+        ['desktop password', secrets.userPassword],
+        ['Guacamole key', secrets.guacamoleKey],
+        ['log key', await logKeyOf(d.id)],
+        ['TLS key', keyPem.split('\n')[1] ?? 'no key line'],
+      ] as const) {
+        expect(initLog.includes(value), name).toBe(false)
+      }
+    })
 
     it('the beacon says done, with no failure', async () => {
       deployment()
@@ -354,6 +494,10 @@ if (problem !== null) {
       }, 5000)
     }, 8 * 60_000)
 
+    it('after the reboot Nginx still serves the setup log to the key only', async () => {
+      await expectSetupLogServedByNginx()
+    })
+
     it("a second run of the setup script converges to done and keeps a user's own authorized_keys line", async () => {
       deployment()
       const userLine = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIUserAddedThisKeyThemselves000000000000000 added-by-user'
@@ -367,6 +511,28 @@ if (problem !== null) {
       expect(await inside('cat /home/dictumal/.ssh/authorized_keys')).toContain(userLine)
       await gatewayWorks(120_000)
     }, SETUP_TIMEOUT_MS + 60_000)
+
+    it('after a reboot before Nginx owned 443, bootcmd brings the small server back and it serves the setup log', async () => {
+      const d = deployment()
+      // As if setup had failed or been cut before configure-https: Nginx off, its marker gone.
+      await inside(`systemctl disable --now nginx && rm -f ${DROPLET_PATHS.stateDir}/nginx`)
+      await machine().reboot()
+      await machine().waitBooted(180_000).catch((e: unknown) => log(String(e)))
+      const logKey = await logKeyOf(d.id)
+      const served = await waitFor('the setup log from the small server after the reboot', 120_000, async () => {
+        const answer = await fetchSetupLog(MACHINE_ADDRESS, d.certFingerprint!, logKey, { timeoutMs: 3000 })
+        return answer.status === 206 ? answer : null
+      }, 2000)
+      expect(served.body).toContain('Dictumal setup finished')
+      expect((await inside('systemctl is-active dictumal-setup-log.service nginx.service || true')).trim().split('\n')).toEqual(['active', 'inactive'])
+      // Least privilege, as running: a dynamic user, not root, holding only CAP_NET_BIND_SERVICE.
+      const status = await inside('cat /proc/$(systemctl show -p MainPID --value dictumal-setup-log.service)/status')
+      expect(/^Uid:\s+(\d+)/m.exec(status)?.[1]).not.toBe('0')
+      expect(/^CapEff:\s+(\w+)/m.exec(status)?.[1]).toBe('0000000000000400')
+      expect((await fetchSetupLog(MACHINE_ADDRESS, d.certFingerprint!, null)).status).toBe(404)
+      const agent = pinnedAgent(d.certFingerprint!, 3000)
+      expect(await probeGuacamoleHttps(MACHINE_ADDRESS, agent, 3000).finally(() => agent.close())).toBe(false)
+    }, 6 * 60_000)
     })
 
     // The image path: bake a disk with the install half, then boot a copy of it with personalise-only
@@ -389,6 +555,7 @@ if (problem !== null) {
         expect(personalise.beacon.failed).toBeNull()
         expect(personalise.beacon.step).toBe('done')
         expect(personalise.constitutionIntact).toBe(true)
+        expect(personalise.setupLog, 'the setup log with the personalised deployment’s key').toBe(206)
       })
     })
   })
@@ -396,7 +563,7 @@ if (problem !== null) {
 
 interface ImagePath {
   bake: Promise<{ beacon: Beacon; personal: string[] }>
-  personalise: Promise<{ beacon: Beacon; constitutionIntact: boolean }>
+  personalise: Promise<{ beacon: Beacon; constitutionIntact: boolean; setupLog: number }>
 }
 
 const imagePathAvailable = typeof buildBakeUserData === 'function'
@@ -413,7 +580,9 @@ function startImagePath(options: Omit<MachineOptions, 'name' | 'netns'>, netns: 
     m.boot()
     const beacon = await waitForBeaconDone(IMAGE_ADDRESS, SETUP_TIMEOUT_MS)
     imagePaths.push(`bake (boot → install half done): ${((Date.now() - m.bootTimes[0]!) / 1000).toFixed(0)} s`)
-    const personal = ['home/dictumal', DROPLET_PATHS.secretsEnv.slice(1), DROPLET_PATHS.constitution.slice(1)].filter((p) => existsSync(join(m.root, p)))
+    const personal = ['home/dictumal', DROPLET_PATHS.secretsEnv.slice(1), DROPLET_PATHS.constitution.slice(1), DROPLET_PATHS.logKey.slice(1)].filter((p) =>
+      existsSync(join(m.root, p)),
+    )
     const upper = m.upper
     await m.stop()
     return { beacon, personal, upper }
@@ -437,8 +606,9 @@ function startImagePath(options: Omit<MachineOptions, 'name' | 'netns'>, netns: 
     )
     imagePaths.push(`personalise (boot → setup done and gateway up): ${((Date.now() - m.bootTimes[0]!) / 1000).toFixed(0)} s`)
     const constitutionIntact = readFileSync(join(m.root, DROPLET_PATHS.desktopConstitution.slice(1))).equals(Buffer.from(HOSTILE_CONSTITUTION, 'utf8'))
+    const setupLog = (await fetchSetupLog(IMAGE_ADDRESS, certificate.fingerprint, secrets.logKey!)).status
     await m.stop()
-    return { beacon, constitutionIntact }
+    return { beacon, constitutionIntact, setupLog }
   })()
   // The tests await these; until then a failure must not count as unhandled.
   bake.catch(() => undefined)

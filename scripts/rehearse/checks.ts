@@ -1,9 +1,12 @@
 // What the rehearsal looks at from the host: TCP ports, the served certificate, the beacon, a launch
-// token through the pinned gateway (the engine's own probe code), and the setup log's step times.
+// token through the pinned gateway (the engine's own probe code), the setup log served over the pinned
+// HTTPS (setup-log-contract.ts), and the setup log's step times.
 import { createServer, type Server } from 'node:http'
 import { connect as tlsConnect } from 'node:tls'
+import { request } from 'undici'
 import { fetchBeacon, fingerprintOfDer, gatewayAcceptsToken, pinnedAgent, probeTcp } from '../../main/core/engine/probes'
 import type { Beacon } from '../../main/core/recipe'
+import { SETUP_LOG_PATH, SETUP_LOG_TAIL_BYTES, setupLogAuthorization } from '../../main/core/setup-log-contract'
 
 export { fetchBeacon }
 
@@ -58,6 +61,40 @@ export async function openLaunchUrl(ip: string, fingerprint: string, launchUrl: 
     const res = await request(url.toString(), { dispatcher: agent, signal: AbortSignal.timeout(10_000) })
     await res.body.dump()
     return res.statusCode
+  } finally {
+    await agent.close()
+  }
+}
+
+export interface SetupLogAnswer {
+  status: number
+  contentType: string
+  cacheControl: string
+  body: string
+}
+
+/**
+ * GET /dictumal/setup-log as the app asks for it: over the pinned HTTPS (or, with `plainHttp`, over port
+ * 80, where it must never be served), with `Authorization: Bearer <key>` when a key is given (null: no
+ * header) and the app's suffix Range.
+ */
+export async function fetchSetupLog(
+  ip: string,
+  fingerprint: string,
+  key: string | null,
+  options: { plainHttp?: boolean; path?: string; timeoutMs?: number } = {},
+): Promise<SetupLogAnswer> {
+  const timeoutMs = options.timeoutMs ?? 5000
+  const agent = pinnedAgent(fingerprint, timeoutMs)
+  try {
+    const url = `${options.plainHttp ? 'http' : 'https'}://${ip}${options.path ?? SETUP_LOG_PATH}`
+    const res = await request(url, {
+      headers: { range: `bytes=-${SETUP_LOG_TAIL_BYTES}`, ...(key === null ? {} : { authorization: setupLogAuthorization(key) }) },
+      signal: AbortSignal.timeout(timeoutMs),
+      ...(options.plainHttp ? {} : { dispatcher: agent }),
+    })
+    const header = (name: string): string => String(res.headers[name] ?? '')
+    return { status: res.statusCode, contentType: header('content-type'), cacheControl: header('cache-control'), body: await res.body.text() }
   } finally {
     await agent.close()
   }

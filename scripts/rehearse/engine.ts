@@ -94,10 +94,10 @@ export class Cli {
     return startCli(args, { env: this.env(), timeoutMs })
   }
 
-  async secrets(deploymentId: string): Promise<{ vncPassword: string; guacamoleKey: string; userPassword: string }> {
+  async secrets(deploymentId: string): Promise<{ vncPassword: string; guacamoleKey: string; userPassword: string; logKey?: string }> {
     const raw = await this.keyring.lookup(this.service, `deployment:${deploymentId}`)
     if (raw === null) throw new Error(`The keychain has no entry deployment:${deploymentId}.`)
-    return JSON.parse(raw) as { vncPassword: string; guacamoleKey: string; userPassword: string }
+    return JSON.parse(raw) as { vncPassword: string; guacamoleKey: string; userPassword: string; logKey?: string }
   }
 }
 

@@ -271,10 +271,14 @@ describe('bootcmd, run for real with its paths moved into a temp dir', () => {
   function boot(dir: string, owner: string): { status: number | null; calls: string } {
     mkdirSync(join(dir, 'bin'), { recursive: true })
     const calls = join(dir, 'calls.log')
+    rmSync(calls, { force: true })
     writeFileSync(join(dir, 'bin', 'systemctl'), `#!/bin/sh\necho "systemctl $*" >>${calls}\n[ "$1" = is-active ] && exit 3\nexit 0\n`, { mode: 0o755 })
     writeFileSync(join(dir, 'bin', 'systemd-run'), `#!/bin/sh\necho "systemd-run $*" >>${calls}\n`, { mode: 0o755 })
-    const text = bootcmdScript(owner).replaceAll('/var/lib/dictumal', join(dir, 'var/lib/dictumal'))
+    const text = bootcmdScript(owner)
+      .replaceAll('/var/lib/dictumal', join(dir, 'var/lib/dictumal'))
+      .replaceAll('/etc/dictumal', join(dir, 'etc/dictumal'))
     expect(text).not.toMatch(/ \/var\//)
+    expect(text).not.toMatch(/ \/etc\/dictumal/)
     const result = spawnSync('sh', ['-c', text], { env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}` }, encoding: 'utf8' })
     return { status: result.status, calls: existsSync(calls) ? readFileSync(calls, 'utf8') : '' }
   }
@@ -305,6 +309,31 @@ describe('bootcmd, run for real with its paths moved into a temp dir', () => {
     expect(existsSync(join(state, 'nginx'))).toBe(false)
     expect(existsSync(join(state, 'step'))).toBe(false)
     expect(parseBeacon(JSON.parse(readFileSync(file, 'utf8')))).toMatchObject({ step: 'boot', failed: null })
+  })
+
+  it('restarts the setup log server on a reboot before Nginx took 443, only with a key, and drops an old owner’s key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dictumal-bootcmd-'))
+    dirs.push(dir)
+    const key = join(dir, DROPLET_PATHS.logKey)
+    const auth = join(dir, DROPLET_PATHS.nginxSetupLogAuth)
+    // First boot: write_files has not run yet, so there is no key and no server (the setup script starts it).
+    const first = boot(dir, OWNER)
+    expect(first.status).toBe(0)
+    expect(first.calls).not.toMatch(/dictumal-setup-log/)
+    mkdirSync(join(dir, 'etc/dictumal'), { recursive: true })
+    writeFileSync(key, `${'ab'.repeat(32)}\n`, { mode: 0o600 })
+    writeFileSync(auth, 'if ($http_authorization != "Bearer x") { return 404; }\n', { mode: 0o600 })
+    // A reboot mid-setup: the key is there, Nginx is not.
+    const reboot = boot(dir, OWNER)
+    expect(reboot.calls).toContain('systemctl start --no-block dictumal-setup-log.service')
+    expect(existsSync(key)).toBe(true)
+    // Once Nginx owns 443 (state/nginx), bootcmd leaves it alone.
+    writeFileSync(join(dir, DROPLET_PATHS.stateDir, 'nginx'), '')
+    expect(boot(dir, OWNER).calls).not.toMatch(/dictumal-setup-log/)
+    // A disk that belonged to another deployment loses that deployment's key before write_files runs.
+    expect(boot(dir, '0a1b2c3d-7b4d-4c2a-9e1f-0a1b2c3d4e5f').status).toBe(0)
+    expect(existsSync(key)).toBe(false)
+    expect(existsSync(auth)).toBe(false)
   })
 
   it('refuses an owner that is neither a deployment id nor "bake"', () => {

@@ -3,6 +3,7 @@
 // took, and when a desktop connection was last open. It never holds secrets.
 import { z } from 'zod'
 import { DROPLET_PATHS } from './paths'
+import { SETUP_LOG_SERVICE } from './setup-log-server'
 
 /** Setup steps in the order they run. `boot` is written before setup starts, `done` after it ends. */
 export const BEACON_STEPS = [
@@ -108,17 +109,20 @@ const OWNER_PATTERN = /^(?:bake|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 /**
  * bootcmd (every boot, before write_files). `owner` is the deployment id (or `bake` for an image build):
  * a droplet made from a snapshot of another deployment's or an image's disk starts with a fresh beacon
- * instead of reporting the old one's "done". Until Nginx owns port 80 the beacon server answers.
+ * instead of reporting the old one's "done", and without the old one's setup log key (write_files, which
+ * runs next, brings this deployment's). Until Nginx owns ports 80 and 443 the beacon server answers, and
+ * the setup log server too once this deployment's key is on the disk (not yet on a first boot: the setup
+ * script starts it then).
  */
 export function bootcmdScript(owner: string): string {
   if (!OWNER_PATTERN.test(owner)) throw new Error('beacon owner must be a deployment id or "bake"')
-  const { stateDir, webRoot, beaconFile } = DROPLET_PATHS
+  const { stateDir, webRoot, beaconFile, logKey, nginxSetupLogAuth } = DROPLET_PATHS
   return `mkdir -p ${stateDir} ${webRoot}/dictumal
 chmod 0700 ${stateDir}
 chmod 0755 /var/lib/dictumal ${webRoot} ${webRoot}/dictumal
 if [ "$(cat ${stateDir}/owner 2>/dev/null)" != ${owner} ]; then
   find ${stateDir} -mindepth 1 -delete
-  rm -f ${beaconFile}
+  rm -f ${beaconFile} ${logKey} ${nginxSetupLogAuth}
   echo ${owner} >${stateDir}/owner
 fi
 if [ ! -e ${stateDir}/nginx ]; then
@@ -127,6 +131,9 @@ if [ ! -e ${stateDir}/nginx ]; then
     chmod 0644 ${beaconFile}
   fi
   systemctl is-active --quiet ${BEACON_SERVICE}.service || ${BEACON_SERVER_COMMAND} || true
+  if [ -s ${logKey} ]; then
+    systemctl start --no-block ${SETUP_LOG_SERVICE}.service || true
+  fi
 fi
 `
 }

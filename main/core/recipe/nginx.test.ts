@@ -12,8 +12,11 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateDeploymentCertificate, type DeploymentCertificate } from '../certificate'
 import { hasTool } from './testing/require-tool'
+import { generateDeploymentSecrets } from '../deployment-secrets'
+import { SETUP_LOG_PATH, setupLogAuthorization } from '../setup-log-contract'
 import { nginxSiteConfig } from './nginx'
 import { DROPLET_PATHS } from './paths'
+import { nginxSetupLogAuth } from './setup-log-server'
 
 const nginxMissing = !hasTool('nginx')
 if (nginxMissing && process.env.CI) throw new Error('nginx is not installed: install it (apt-get install nginx) to run this test')
@@ -24,6 +27,9 @@ interface Reply {
   body: string
   fingerprint?: string
 }
+
+const LOG_KEY = generateDeploymentSecrets().logKey!
+const SETUP_LOG = Array.from({ length: 300 }, (_, i) => `==> 2026-12-01T10:00:00Z step install-packages line ${i} ✓\n`).join('')
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -80,7 +86,11 @@ describe.skipIf(nginxMissing)('the Nginx site, served for real', () => {
     writeFileSync(join(dir, 'www', 'dictumal', 'status.json'), '{"v":1,"step":"done"}\n')
     writeFileSync(join(dir, 'cert.pem'), cert.certPem)
     writeFileSync(join(dir, 'key.pem'), cert.keyPem, { mode: 0o600 })
+    writeFileSync(join(dir, 'setup-log.conf'), nginxSetupLogAuth(LOG_KEY), { mode: 0o600 })
+    writeFileSync(join(dir, 'dictumal-init.log'), SETUP_LOG)
     const site = nginxSiteConfig()
+      .replaceAll(DROPLET_PATHS.nginxSetupLogAuth, join(dir, 'setup-log.conf'))
+      .replaceAll(DROPLET_PATHS.log, join(dir, 'dictumal-init.log'))
       .replaceAll(DROPLET_PATHS.certPem, join(dir, 'cert.pem'))
       .replaceAll(DROPLET_PATHS.keyPem, join(dir, 'key.pem'))
       .replaceAll(DROPLET_PATHS.webRoot, join(dir, 'www'))
@@ -110,9 +120,9 @@ describe.skipIf(nginxMissing)('the Nginx site, served for real', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  const get = (secure: boolean, path: string, method = 'GET'): Promise<Reply> =>
+  const get = (secure: boolean, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<Reply> =>
     new Promise((resolve, reject) => {
-      const options = { host: '127.0.0.1', port: secure ? https : http, path, method, rejectUnauthorized: false, agent: false }
+      const options = { host: '127.0.0.1', port: secure ? https : http, path, method, headers, rejectUnauthorized: false, agent: false }
       const req = (secure ? httpsRequest : httpRequest)(options, (res) => {
         // The socket goes back to the agent by 'end', so read the peer certificate now.
         const peer = secure ? (res.socket as TLSSocket).getPeerCertificate() : undefined
@@ -177,6 +187,52 @@ describe.skipIf(nginxMissing)('the Nginx site, served for real', () => {
     expect(seen.at(-1)?.headers.upgrade).toBe('websocket')
   })
 
+  it('serves the setup log over HTTPS to the log key only, its tail as a 206, and 404 like any unknown path otherwise', async () => {
+    const auth = { authorization: setupLogAuthorization(LOG_KEY) }
+    const tail = await get(true, SETUP_LOG_PATH, 'GET', { ...auth, range: 'bytes=-200' })
+    expect(tail.status).toBe(206)
+    expect(tail.body).toBe(Buffer.from(SETUP_LOG).subarray(-200).toString('utf8'))
+    expect(tail.headers['content-type']).toBe('text/plain; charset=utf-8')
+    expect(tail.headers['cache-control']).toBe('no-store')
+    const size = Buffer.byteLength(SETUP_LOG)
+    expect(tail.headers['content-range']).toBe(`bytes ${size - 200}-${size - 1}/${size}`)
+    const whole = await get(true, SETUP_LOG_PATH, 'GET', auth)
+    expect(whole.status).toBe(200)
+    expect(whole.body).toBe(SETUP_LOG)
+    expect(whole.headers['cache-control']).toBe('no-store')
+    // A suffix longer than the log: all of it (as the small server answers too).
+    const longer = await get(true, SETUP_LOG_PATH, 'GET', { ...auth, range: `bytes=-${size + 1000}` })
+    expect([200, 206]).toContain(longer.status)
+    expect(longer.body).toBe(SETUP_LOG)
+
+    const unknown = await get(true, '/dictumal/no-such-thing')
+    expect(unknown.status).toBe(404)
+    const other = generateDeploymentSecrets().logKey!
+    const tries: Record<string, string>[] = [{}, { authorization: setupLogAuthorization(other) }, { authorization: LOG_KEY }, { authorization: `Bearer ${LOG_KEY}x` }]
+    for (const headers of tries) {
+      const reply = await get(true, SETUP_LOG_PATH, 'GET', { ...headers, range: 'bytes=-200' })
+      expect(reply.status).toBe(404)
+      expect(reply.body).toBe(unknown.body)
+      expect(reply.headers['cache-control']).toBeUndefined()
+      expect(reply.body).not.toContain('install-packages')
+    }
+    // Guacamole's probe path is still Guacamole's, not the log's.
+    expect((await get(true, '/guacamole/', 'GET', auth)).body).toBe('guacamole saw GET /guacamole/')
+  })
+
+  it('never serves the setup log on port 80, and never logs the key', async () => {
+    const plain = await get(false, SETUP_LOG_PATH, 'GET', { authorization: setupLogAuthorization(LOG_KEY) })
+    expect(plain.status).toBe(301)
+    expect(plain.body).not.toContain('install-packages')
+    await get(true, SETUP_LOG_PATH, 'GET', { authorization: setupLogAuthorization(LOG_KEY) })
+    await get(true, SETUP_LOG_PATH, 'GET', { authorization: `Bearer ${LOG_KEY.slice(0, -1)}0` })
+    const access = readFileSync(join(dir, 'access.log'), 'utf8')
+    expect(access).toMatch(/"GET \/dictumal\/setup-log HTTP\/1\.1" 200/)
+    expect(access).toMatch(/"GET \/dictumal\/setup-log HTTP\/1\.1" 404/)
+    const errors = existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : ''
+    for (const text of [access, errors]) expect(text).not.toContain(LOG_KEY.slice(0, 16))
+  })
+
   it('never writes a launch token into the access log', async () => {
     const token = 'c2VjcmV0LWxhdW5jaC10b2tlbg%3D%3D'
     await get(true, `/guacamole/?data=${token}`)
@@ -197,6 +253,8 @@ describe('no launch token in nginx’s logs, with Guacamole down', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dictumal-nginx-logs-'))
     try {
       const config = site
+        .replaceAll(DROPLET_PATHS.nginxSetupLogAuth, join(dir, 'setup-log.conf'))
+        .replaceAll(DROPLET_PATHS.log, join(dir, 'dictumal-init.log'))
         .replaceAll(DROPLET_PATHS.certPem, join(dir, 'cert.pem'))
         .replaceAll(DROPLET_PATHS.keyPem, join(dir, 'key.pem'))
         .replaceAll(DROPLET_PATHS.webRoot, join(dir, 'www'))
@@ -208,6 +266,8 @@ describe('no launch token in nginx’s logs, with Guacamole down', () => {
       mkdirSync(join(dir, 'www', 'dictumal'), { recursive: true })
       writeFileSync(join(dir, 'cert.pem'), cert.certPem)
       writeFileSync(join(dir, 'key.pem'), cert.keyPem, { mode: 0o600 })
+      writeFileSync(join(dir, 'setup-log.conf'), nginxSetupLogAuth(LOG_KEY), { mode: 0o600 })
+      writeFileSync(join(dir, 'dictumal-init.log'), SETUP_LOG)
       writeFileSync(join(dir, 'site.conf'), config)
       const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};\n`).join('')
       writeFileSync(
@@ -224,6 +284,8 @@ for _ in $(seq 300); do curl -s -o /dev/null http://127.0.0.2:18080/dictumal/sta
 curl -sk -o /dev/null -w '%{http_code} ' 'https://127.0.0.2:18443/guacamole/?data=${TOKEN}'
 curl -s -o /dev/null -w '%{http_code} ' 'http://127.0.0.2:18080/guacamole/?data=${TOKEN}'
 curl -sk -o /dev/null -w '%{http_code}' 'https://127.0.0.2:18443/guacamole/api/tokens?token=${TOKEN}'
+curl -sk -o /dev/null -w ' %{http_code}' -H 'Authorization: Bearer ${LOG_KEY}' -H 'Range: bytes=-10' https://127.0.0.2:18443${SETUP_LOG_PATH}
+curl -sk -o /dev/null -w ' %{http_code}' -H 'Authorization: Bearer ${LOG_KEY.slice(0, -1)}0' https://127.0.0.2:18443${SETUP_LOG_PATH}
 `
       const result = spawnSync('unshare', ['-n', 'bash', '-c', script], { encoding: 'utf8', timeout: 30_000 })
       const read = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : '')
@@ -253,11 +315,12 @@ curl -sk -o /dev/null -w '%{http_code}' 'https://127.0.0.2:18443/guacamole/api/t
     expect(run.stderr).toBe('')
     expect(run.status).toBe(0)
     // Guacamole is down (502) over HTTPS; HTTP redirects.
-    expect(run.codes).toBe('502 301 502')
+    expect(run.codes).toBe('502 301 502 206 404')
     expect(run.access).toContain('"GET /guacamole/ HTTP/1.1" 502')
     expect(run.access).toContain('"GET /guacamole/ HTTP/1.1" 301')
     expect(run.access).not.toContain('SECRETTOKEN')
     expect(run.error).not.toContain('SECRETTOKEN')
+    for (const log of [run.access, run.error]) expect(log).not.toContain(LOG_KEY.slice(0, 16))
 
     // The check can fail: at nginx's default level the error log does record the request line.
     const loud = serve(nginxSiteConfig().replaceAll('error.log crit;', 'error.log error;'))

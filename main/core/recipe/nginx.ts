@@ -1,9 +1,11 @@
 // The droplet's Nginx site: HTTPS on 443 with the app-made certificate in front of Guacamole, HTTP
-// redirected to HTTPS except the beacon, and access logs that never record a launch token.
+// redirected to HTTPS except the beacon, the setup log on HTTPS only behind its key, and access logs that
+// never record a launch token or the key.
+import { SETUP_LOG_PATH } from '../setup-log-contract'
 import { DROPLET_PATHS } from './paths'
 
 export function nginxSiteConfig(): string {
-  const { certPem, keyPem, webRoot } = DROPLET_PATHS
+  const { certPem, keyPem, webRoot, log, nginxSetupLogAuth } = DROPLET_PATHS
   const beacon = `    location = /dictumal/status.json {
         root ${webRoot};
         default_type application/json;
@@ -42,6 +44,18 @@ server {
     ssl_session_cache shared:dictumal:1m;
 
 ${beacon}
+
+    # The setup log (setup-log-contract.ts), on 443 only: the key never travels in clear. The included
+    # root-only file answers 404 unless "Authorization: Bearer <key>" matches (always, without a key):
+    # the same 404 as any unknown path. Range requests work natively; nothing here logs the header.
+    location = ${SETUP_LOG_PATH} {
+        include ${nginxSetupLogAuth};
+        alias ${log};
+        default_type text/plain;
+        charset utf-8;
+        add_header Cache-Control "no-store";
+        add_header X-Content-Type-Options "nosniff";
+    }
 
     location = / {
         return 302 /guacamole/;

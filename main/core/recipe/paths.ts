@@ -4,6 +4,8 @@
 export const DROPLET_PATHS = {
   setupScript: '/usr/local/lib/dictumal/setup',
   beaconScript: '/usr/local/lib/dictumal/beacon',
+  /** Serves the setup log on 443 until Nginx does (setup-log-server.ts). */
+  setupLogServer: '/usr/local/lib/dictumal/setup-log-server',
   deploymentFile: '/etc/dictumal/deployment',
   secretsEnv: '/etc/dictumal/secrets.env',
   /** RAM only (tmpfs): where the secrets wait, off the disk, until VNC has its password. */
@@ -13,11 +15,16 @@ export const DROPLET_PATHS = {
   certPem: '/etc/dictumal/tls/cert.pem',
   keyPem: '/etc/dictumal/tls/key.pem',
   nginxSite: '/etc/dictumal/nginx-site.conf',
+  /** Root only: the deployment's setup log key (64 hex), absent for deployments made before keys. */
+  logKey: '/etc/dictumal/log-key',
+  /** Root only: included by Nginx's setup log location; checks the Bearer key, or always 404 without one. */
+  nginxSetupLogAuth: '/etc/dictumal/nginx-setup-log.conf',
   /** Sourced by the Guacamole image's entrypoint (its documented entrypoint.d hook). */
   guacamoleHook: '/etc/dictumal/guacamole-entrypoint.sh',
   /** Lines spliced into UFW's before.rules: the metadata service for root only, loopback ports never from outside. */
   firewallRules: '/etc/dictumal/ufw-before.rules',
   activityUnit: '/etc/systemd/system/dictumal-activity.service',
+  setupLogUnit: '/etc/systemd/system/dictumal-setup-log.service',
   /** Written once the install half is on the disk (an image build, or a full run): names the recipe version. */
   imageFile: '/etc/dictumal/image.json',
   constitution: '/etc/dictumal/constitution.md',

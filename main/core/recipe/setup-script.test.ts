@@ -127,7 +127,7 @@ interface Run {
 
 interface SandboxOptions {
   /** Which user data the files come from. */
-  userData?: 'deployment' | 'bake'
+  userData?: 'deployment' | 'bake' | 'no-log-key'
   /** Ports the ss stub reports as listening (default: VNC, guacd and Tomcat). */
   listening?: number[]
   /** Stubs to leave out (the real command is used), e.g. ss. */
@@ -151,8 +151,14 @@ class Sandbox {
       if (options.real?.includes(name)) continue
       writeFileSync(join(d, 'bin', name), `#!/bin/sh\n${body}\n`, { mode: 0o755 })
     }
+    // cloud-init's bootcmd runs first on every boot (before write_files): the state folder and the first beacon.
+    this.boot(options.userData === 'bake' ? 'bake' : ID)
     // The droplet's files, written from real user data (a bake build has no deployment files).
-    const userData = options.userData === 'bake' ? buildBakeUserData() : buildUserData(input)
+    const { logKey: _none, ...olderSecrets } = input.secrets
+    const userData =
+      options.userData === 'bake'
+        ? buildBakeUserData()
+        : buildUserData(options.userData === 'no-log-key' ? { ...input, secrets: olderSecrets } : input)
     const files = options.userData === 'bake' ? bakeFiles(userData) : readUserData(userData).files
     for (const [path, file] of files) {
       if (path === DROPLET_PATHS.setupScript || path === DROPLET_PATHS.beaconScript) continue
@@ -177,8 +183,6 @@ class Sandbox {
     for (const sub of ['var/log', 'usr/sbin']) mkdirSync(join(d, sub), { recursive: true })
     writeFileSync(join(d, 'etc/nginx/sites-enabled/default'), '')
     this.listen(options.listening ?? [5901, 4822, 8080])
-    // cloud-init's bootcmd runs before setup on every boot: the state folder and the first beacon.
-    this.boot(options.userData === 'bake' ? 'bake' : ID)
   }
 
   boot(owner: string): void {
@@ -663,5 +667,62 @@ describe.skipIf(!asRoot)(`the whole setup script (${asRoot ? 'as root' : rootNot
     expect(run.calls).toMatch(/nginx -t/)
     expect(existsSync(box.path('/etc/nginx/sites-enabled/default'))).toBe(false)
     expect(existsSync(box.path(`${DROPLET_PATHS.stateDir}/nginx`))).toBe(true)
+  })
+
+  it('serves the setup log from the start until Nginx takes 443, and brings the small server back when setup fails before that', async () => {
+    const { box, run } = await cleanRun()
+    expect(run.status).toBe(0)
+    const calls = run.calls.split('\n')
+    const start = calls.indexOf('systemctl start --no-block dictumal-setup-log.service')
+    expect(start).toBeGreaterThan(-1)
+    expect(calls[start - 1]).toBe('systemctl daemon-reload')
+    // Before the first step: the log is reachable while apt, docker and the rest run.
+    expect(start).toBeLessThan(calls.findIndex((line) => line.startsWith('apt-get')))
+    const stop = calls.indexOf('systemctl stop dictumal-beacon.service dictumal-setup-log.service')
+    expect(stop).toBeGreaterThan(start)
+    expect(stop).toBeLessThan(calls.findIndex((line) => /^systemctl (restart|reload) nginx/.test(line)))
+    // The log is root's and Nginx's workers' (group www-data), no one else's.
+    const log = statSync(box.path(DROPLET_PATHS.log))
+    expect(log.mode & 0o777).toBe(0o640)
+    expect(log.gid).toBe(Number(spawnSync('getent', ['group', 'www-data'], { encoding: 'utf8' }).stdout.split(':')[2]))
+    // The include Nginx reads is the one the user data carried (with this deployment's key).
+    expect(box.read(DROPLET_PATHS.nginxSetupLogAuth)).toContain(`"Bearer ${secrets.logKey}"`)
+
+    // A re-run once Nginx owns 443 leaves the small server off.
+    const again = await box.run('full')
+    expect(again.status).toBe(0)
+    expect(again.calls).not.toMatch(/start --no-block dictumal-setup-log/)
+
+    // A failure before configure-https: the server is started again on the way out (it may have died).
+    const failing = new Sandbox()
+    const failed = await failing.part('step install-packages\n(exit 100)\n')
+    expect(failed.status).toBe(100)
+    expect(failed.calls.match(/systemctl start --no-block dictumal-setup-log\.service/g)).toHaveLength(1)
+  })
+
+  it('serves no setup log for a deployment without a log key: no server, and Nginx’s location always 404', async () => {
+    const box = new Sandbox({ userData: 'no-log-key' })
+    const run = await box.run('full')
+    expect(run.status).toBe(0)
+    expect(run.calls).not.toMatch(/start --no-block dictumal-setup-log/)
+    expect(existsSync(box.path(DROPLET_PATHS.logKey))).toBe(false)
+    expect(box.read(DROPLET_PATHS.nginxSetupLogAuth)).toBe('return 404;\n')
+    expect(statSync(box.path(DROPLET_PATHS.nginxSetupLogAuth)).mode & 0o777).toBe(0o600)
+  })
+
+  it('writes no secret into the setup log, which the droplet serves (success, failure and re-run)', async () => {
+    const box = new Sandbox()
+    box.flag('docker-broken', true)
+    await box.run('full')
+    box.flag('docker-broken', false)
+    await box.run('full')
+    const { run } = await cleanRun()
+    const hash = readUserData(buildUserData(input)).userPasswordHash
+    for (const log of [box.read(DROPLET_PATHS.log), run.log]) {
+      expect(log).toMatch(/Dictumal setup finished/)
+      for (const secret of [secrets.vncPassword, secrets.userPassword, secrets.guacamoleKey, secrets.logKey!, hash.split('$')[3]!]) {
+        expect(log).not.toContain(secret)
+      }
+    }
   })
 })

@@ -4,6 +4,7 @@
 // half (user, secrets, services) on a disk baked before, `full` both. Every step converges on a re-run.
 import { ACTIVITY_SERVICE, BEACON_SERVER_COMMAND, BEACON_SERVICE } from './beacon'
 import { FIREWALL_RULES_MARKER } from './hardening'
+import { NGINX_SETUP_LOG_CLOSED, SETUP_LOG_SERVICE } from './setup-log-server'
 import { DESKTOP_USER, DROPLET_PATHS, FIREWALL_ALLOWED_TCP_PORTS, GUACAMOLE_IMAGE, GUACD_IMAGE } from './paths'
 import { RECIPE_VERSION } from './version'
 
@@ -59,6 +60,9 @@ export type SetupMode = 'full' | 'bake' | 'personalise'
  *   resumes with personalise, which refuses a disk without it.
  * - secrets.env is shredded as soon as the passwords are set; the desktop user's password only ever
  *   reaches the droplet as a SHA-512 crypt hash (chpasswd -e). A re-run keeps the passwords it finds.
+ * - The log is served to the app (setup-log-server.ts until Nginx owns 443, then Nginx), so nothing
+ *   secret is ever written to it; it is group www-data (Nginx's workers, and the small server's
+ *   SupplementaryGroups) and no one else's. A log server that cannot start never fails the setup.
  */
 
 export function setupScript(): string {
@@ -75,6 +79,7 @@ MODE=\${1:-full}
 case "$MODE" in full | bake | personalise) ;; *) echo "usage: setup full|bake|personalise" >&2; exit 2 ;; esac
 touch ${p.log}
 chmod 0640 ${p.log}
+chgrp www-data ${p.log} || true
 exec >>${p.log} 2>&1
 
 BEACON=${p.beaconScript}
@@ -105,8 +110,9 @@ on_error() {
   rm -f /usr/sbin/policy-rc.d
   if [ "$STEP" = pull-images ]; then reason=$(cat "$STATE/reason" 2>/dev/null); fi
   "$BEACON" fail "$STEP" "$code" \${reason:+"$reason"}
-  # Keep the beacon reachable if Nginx never took over port 80.
+  # Keep the beacon reachable if Nginx never took over port 80, and the setup log if not 443.
   if ! systemctl is-active --quiet nginx; then start_beacon_server; fi
+  start_setup_log_server
   exit "$code"
 }
 trap 'on_error $? $LINENO' ERR
@@ -146,6 +152,14 @@ wait_for_listener() {
 
 start_beacon_server() {
   systemctl is-active --quiet ${BEACON_SERVICE}.service || ${BEACON_SERVER_COMMAND}
+}
+
+# Serves the setup log on 443 until Nginx does (the marker), for deployments that have a log key.
+start_setup_log_server() {
+  if [ -e "$STATE/nginx" ] || [ ! -s ${p.logKey} ]; then return 0; fi
+  # Its unit arrived with write_files, after systemd read its units.
+  systemctl daemon-reload && systemctl start --no-block ${SETUP_LOG_SERVICE}.service ||
+    echo "-- the setup log server did not start (exit $?)"
 }
 
 pull_image() {
@@ -302,6 +316,7 @@ fi
 
 echo "==> $(now) Dictumal setup starting ($MODE)"
 start_beacon_server
+start_setup_log_server
 systemctl is-active --quiet dictumal-beacon-watch.service ||
   systemd-run --no-block --collect --unit=dictumal-beacon-watch "$BEACON" watch
 IMAGES=
@@ -351,12 +366,14 @@ step configure-https
 install -m 0644 ${p.nginxSite} /etc/nginx/sites-available/dictumal
 rm -f /etc/nginx/sites-enabled/default
 ln -sf /etc/nginx/sites-available/dictumal /etc/nginx/sites-enabled/dictumal
+# Without a log key (a deployment made before keys) the setup log location answers 404, always.
+if [ ! -f ${p.nginxSetupLogAuth} ]; then (umask 077 && printf '%s\\n' '${NGINX_SETUP_LOG_CLOSED}' >${p.nginxSetupLogAuth}); fi
 nginx -t
-systemctl stop ${BEACON_SERVICE}.service || true
+systemctl stop ${BEACON_SERVICE}.service ${SETUP_LOG_SERVICE}.service || true
 systemctl enable nginx
 # A reload keeps open desktop connections (a re-run, a resumed hibernation); a first start needs a start.
 if systemctl is-active --quiet nginx; then systemctl reload nginx; else systemctl restart nginx; fi
-# Only now does Nginx own port 80: from here on bootcmd leaves the beacon to it.
+# Only now does Nginx own ports 80 and 443: from here on bootcmd leaves the beacon and the setup log to it.
 touch ${p.stateDir}/nginx
 
 step "done"

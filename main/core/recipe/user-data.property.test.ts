@@ -24,6 +24,10 @@ const EXPECTED_PATHS = [
   p.keyPem,
   p.nginxSite,
   p.constitution,
+  p.logKey,
+  p.nginxSetupLogAuth,
+  p.setupLogServer,
+  p.setupLogUnit,
   SSHD_DROP_IN,
   p.firewallRules,
   p.guacamoleHook,
@@ -167,7 +171,7 @@ describe('user data as cloud-init reads it', () => {
     expect(view?.ok).toBe(true)
     expect(view?.runcmd).toEqual([[p.setupScript, 'bake']])
     const paths = (view?.files ?? []).map((f) => f.path)
-    for (const personal of [p.secretsEnv, p.guacamoleEnv, p.keyPem, p.certPem, p.constitution, p.deploymentFile, p.authorizedKeys]) {
+    for (const personal of [p.secretsEnv, p.guacamoleEnv, p.keyPem, p.certPem, p.constitution, p.deploymentFile, p.authorizedKeys, p.logKey, p.nginxSetupLogAuth]) {
       expect(paths).not.toContain(personal)
     }
   })

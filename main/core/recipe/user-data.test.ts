@@ -10,6 +10,7 @@ import { generateDeploymentCertificate, type DeploymentCertificate } from '../ce
 import { generateDeploymentSecrets, type DeploymentSecrets } from '../deployment-secrets'
 import { bootcmdScript } from './beacon'
 import { sha512Crypt } from './password-hash'
+import { NGINX_SETUP_LOG_CLOSED, nginxSetupLogAuth, setupLogServerScript, setupLogServerUnit } from './setup-log-server'
 import { DROPLET_PATHS, GUACAMOLE_IMAGE, GUACD_IMAGE } from './paths'
 import { requireTool } from './testing/require-tool'
 import { buildBakeUserData, buildUserData, SSHD_DROP_IN, type UserDataInput } from './user-data'
@@ -79,12 +80,13 @@ function secretForms(value: string): string[] {
 }
 
 describe('buildUserData', () => {
-  it('stays well under DigitalOcean’s limit for an ordinary constitution (≤ 16 KiB)', () => {
+  // 20 KiB since the setup log server (its Python script and unit, ~3.5 KiB compressed) came along.
+  it('stays well under DigitalOcean’s limit for an ordinary constitution (≤ 20 KiB)', () => {
     const userData = buildUserData({ ...base, constitution: { name: 'Charter', body: '# Charter\n\nBe kind.\n' } })
     const bytes = Buffer.byteLength(userData)
     console.log(`default user data: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB)`)
     expect(userData.startsWith('#cloud-config\n')).toBe(true)
-    expect(bytes).toBeLessThanOrEqual(16 * 1024)
+    expect(bytes).toBeLessThanOrEqual(20 * 1024)
   })
 
   it('carries everything the droplet needs, readable back exactly (the fake droplet relies on this)', () => {
@@ -152,6 +154,10 @@ describe('buildUserData', () => {
       DROPLET_PATHS.deploymentFile,
       DROPLET_PATHS.authorizedKeys,
       DROPLET_PATHS.nginxSite,
+      DROPLET_PATHS.logKey,
+      DROPLET_PATHS.nginxSetupLogAuth,
+      DROPLET_PATHS.setupLogServer,
+      DROPLET_PATHS.setupLogUnit,
     ]) {
       expect(files, path).not.toContain(path)
     }
@@ -160,6 +166,29 @@ describe('buildUserData', () => {
     expect(doc.ssh_authorized_keys).toBeUndefined()
     expect(doc.bootcmd).toEqual([['sh', '-c', bootcmdScript('bake')]])
     expect(() => readUserData(userData)).toThrow(/no file/)
+  })
+
+  it('carries the setup log key root-only for the small server and Nginx, in both modes; none without a key', () => {
+    for (const mode of ['full', 'personalise'] as const) {
+      const { files } = readUserData(buildUserData(base, { mode }))
+      expect(files.get(DROPLET_PATHS.logKey), mode).toEqual({ content: `${base.secrets.logKey}\n`, permissions: '0600', owner: 'root:root' })
+      expect(files.get(DROPLET_PATHS.nginxSetupLogAuth), mode).toEqual({
+        content: nginxSetupLogAuth(base.secrets.logKey!),
+        permissions: '0600',
+        owner: 'root:root',
+      })
+      expect(files.get(DROPLET_PATHS.setupLogServer), mode).toEqual({ content: setupLogServerScript(), permissions: '0755', owner: 'root:root' })
+      expect(files.get(DROPLET_PATHS.setupLogUnit), mode).toEqual({ content: setupLogServerUnit(), permissions: '0644', owner: 'root:root' })
+      expect(setupLogServerScript()).not.toContain(base.secrets.logKey)
+    }
+    // A deployment made before log keys (its keychain entry has none): nothing of the feature on the disk,
+    // and Nginx gets the always-404 include from the setup script.
+    const { logKey: _none, ...older } = base.secrets
+    const { files } = readUserData(buildUserData({ ...base, secrets: older }))
+    for (const path of [DROPLET_PATHS.logKey, DROPLET_PATHS.nginxSetupLogAuth, DROPLET_PATHS.setupLogServer, DROPLET_PATHS.setupLogUnit]) {
+      expect(files.has(path), path).toBe(false)
+    }
+    expect(files.get(DROPLET_PATHS.setupScript)?.content).toContain(`printf '%s\\n' '${NGINX_SETUP_LOG_CLOSED}' >${DROPLET_PATHS.nginxSetupLogAuth}`)
   })
 
   it('keeps secrets and the private key in root-only files', () => {
@@ -236,18 +265,22 @@ print(json.dumps((gzip.decompress(raw) if f["encoding"] == "gz+b64" else raw).de
       }
     })
 
-    it('nginx -t accepts the site with the generated certificate and key, and refuses a wrong key', (ctx) => {
+    it('nginx -t accepts the site with the generated certificate, key and setup log include, and refuses a wrong key', (ctx) => {
       toolOrSkip('nginx', ctx)
       const read = readUserData(buildUserData(base))
-      const run = (keyPem: string): { status: number | null; output: string } => {
+      const include = read.files.get(DROPLET_PATHS.nginxSetupLogAuth)?.content ?? ''
+      expect(include).toContain(`"Bearer ${base.secrets.logKey}"`)
+      const run = (keyPem: string, auth = include): { status: number | null; output: string } => {
         const dir = mkdtempSync(join(tmp, 'nginx-'))
         mkdirSync(join(dir, 'www', 'dictumal'), { recursive: true })
         writeFileSync(join(dir, 'cert.pem'), read.certPem)
         writeFileSync(join(dir, 'key.pem'), keyPem, { mode: 0o600 })
+        writeFileSync(join(dir, 'setup-log.conf'), auth, { mode: 0o600 })
         const site = (read.files.get(DROPLET_PATHS.nginxSite)?.content ?? '')
           .replaceAll(DROPLET_PATHS.certPem, join(dir, 'cert.pem'))
           .replaceAll(DROPLET_PATHS.keyPem, join(dir, 'key.pem'))
           .replaceAll(DROPLET_PATHS.webRoot, join(dir, 'www'))
+          .replaceAll(DROPLET_PATHS.nginxSetupLogAuth, join(dir, 'setup-log.conf'))
           .replaceAll('/var/log/nginx/', `${dir}/`)
         writeFileSync(join(dir, 'site.conf'), site)
         const conf = join(dir, 'nginx.conf')
@@ -263,6 +296,10 @@ print(json.dumps((gzip.decompress(raw) if f["encoding"] == "gz+b64" else raw).de
       const good = run(read.keyPem)
       expect(good.output).toMatch(/test is successful/)
       expect(good.status).toBe(0)
+      // The include a deployment without a log key gets from the setup script.
+      const closed = run(read.keyPem, `${NGINX_SETUP_LOG_CLOSED}\n`)
+      expect(closed.output).toMatch(/test is successful/)
+      expect(run(read.keyPem, 'if ($http_authorization != "Bearer x") {\n').status).not.toBe(0)
       const bad = run(otherCert.keyPem)
       expect(bad.output).toMatch(/key values mismatch|SSL_CTX_use_PrivateKey/)
       expect(bad.status).not.toBe(0)
@@ -347,10 +384,11 @@ print(json.dumps((gzip.decompress(raw) if f["encoding"] == "gz+b64" else raw).de
         [secrets.guacamoleKey, [DROPLET_PATHS.guacamoleEnv]],
         [secrets.userPassword, []],
         [cert.keyPem.split('\n')[1] ?? '', [DROPLET_PATHS.keyPem]],
+        [secrets.logKey!, [DROPLET_PATHS.logKey, DROPLET_PATHS.nginxSetupLogAuth].sort()],
       ]
       for (const [value, where] of intended) {
         expect(value.length).toBeGreaterThanOrEqual(8)
-        const holders = [...files].filter(([, file]) => file.content.includes(value)).map(([path]) => path)
+        const holders = [...files].filter(([, file]) => file.content.includes(value)).map(([path]) => path).sort()
         expect(holders).toEqual(where)
       }
     })

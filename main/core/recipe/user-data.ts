@@ -14,6 +14,7 @@ import { nginxSiteConfig } from './nginx'
 import { sha512Crypt } from './password-hash'
 import { DROPLET_PATHS } from './paths'
 import { setupScript, type SetupMode } from './setup-script'
+import { nginxSetupLogAuth, setupLogServerScript, setupLogServerUnit } from './setup-log-server'
 import {
   assertDeploymentId,
   dropletNameFor,
@@ -93,6 +94,21 @@ function validate(input: UserDataInput): void {
   }
 }
 
+/**
+ * The setup log over HTTPS (setup-log-contract.ts): the key for the small server and for Nginx, both
+ * root only, and the server. None for a deployment made before log keys: its log is not served.
+ */
+function setupLogFiles(logKey: string | undefined): WriteFile[] {
+  if (logKey === undefined) return []
+  const p = DROPLET_PATHS
+  return [
+    file(p.logKey, `${logKey}\n`, '0600'),
+    file(p.nginxSetupLogAuth, nginxSetupLogAuth(logKey), '0600'),
+    file(p.setupLogServer, setupLogServerScript(), '0755'),
+    file(p.setupLogUnit, setupLogServerUnit(), '0644'),
+  ]
+}
+
 /** The files both halves share: the scripts, the firewall rules, the activity service. */
 function recipeFiles(): WriteFile[] {
   const p = DROPLET_PATHS
@@ -151,6 +167,7 @@ function assemble(input: UserDataInput, mode: Exclude<SetupMode, 'bake'>): strin
     file(p.nginxSite, nginxSiteConfig(), '0644'),
     file(p.constitution, input.constitution.body, '0644'),
     ...(sshKeys.length > 0 ? [file(p.authorizedKeys, `${sshKeys.join('\n')}\n`, '0644')] : []),
+    ...setupLogFiles(secrets.logKey),
     file(SSHD_DROP_IN, 'PasswordAuthentication no\nKbdInteractiveAuthentication no\n', '0644'),
     ...recipeFiles(),
   ]
