@@ -11,7 +11,6 @@ import { MemorySecrets } from '../main/core/secrets'
 import { startFakeCloud, type FakeCloud } from '../test/fakes/droplet-farm'
 import type { FakeDropletOptions } from '../test/fakes/fake-droplet'
 import type { FakeDigitalOceanOptions } from '../test/fakes/fake-digitalocean'
-import { readUserData } from '../test/fakes/user-data-reader'
 import { startBrowserHost, type BrowserHost } from './host/browser-host'
 
 export interface UiAppOptions {
@@ -53,7 +52,7 @@ export async function startUiApp(options: UiAppOptions = {}): Promise<UiApp> {
   const cloud = await startFakeCloud({
     digitalOcean: { activeAfterMs: 600, ipAfterMs: 1200, ...options.digitalOcean },
     farm: {
-      dropletOptions: async (dropletId, ip, userData) => ({ logKey: await setupLogKey(secrets, userData), ...dropletOptions(dropletId, ip) }),
+      dropletOptions: (dropletId, ip) => dropletOptions(dropletId, ip),
     },
   })
   const dataDir = await mkdtemp(join(tmpdir(), 'dictumal-ui-'))
@@ -112,20 +111,6 @@ export async function startUiApp(options: UiAppOptions = {}): Promise<UiApp> {
       await cloud.close()
       await rm(dataDir, { recursive: true, force: true })
     },
-  }
-}
-
-/**
- * The log key the droplet would find in its user data. TODO(lead): align with recipe's log-key path — until
- * the recipe writes the key (test/fakes/user-data-reader.ts reads it from there first), the fake droplet is
- * handed the key the app stored in the keychain for that deployment.
- */
-async function setupLogKey(secrets: MemorySecrets, userData: string): Promise<string | null> {
-  try {
-    const { deploymentId } = readUserData(userData)
-    return (await secrets.getDeploymentSecrets(deploymentId))?.logKey ?? null
-  } catch {
-    return null
   }
 }
 

@@ -11,7 +11,6 @@ import { createAppServices, type AppServices } from '../main/core/app-services'
 import { MemorySecrets } from '../main/core/secrets'
 import { runCli } from '../main/cli/run'
 import { startFakeCloud, type FakeCloud } from './fakes/droplet-farm'
-import { readUserData } from './fakes/user-data-reader'
 
 const ALICE = '3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa'
 let cloud: FakeCloud
@@ -25,10 +24,7 @@ beforeAll(async () => {
   cloud = await startFakeCloud({
     digitalOcean: { activeAfterMs: 30, ipAfterMs: 60 },
     farm: {
-      // TODO(lead): align with recipe's log-key path — until the recipe writes the key into the user data,
-      // the fake droplet is handed the one the app keeps in the keychain.
-      dropletOptions: async (_id, _ip, userData) => ({
-        logKey: (await secrets.getDeploymentSecrets(readUserData(userData).deploymentId))?.logKey ?? null,
+      dropletOptions: () => ({
         timeline: { stepMs: 80 },
         faults: { failStep: { step: 'install-packages', exitCode: 100 }, failureOutput: ['E: Unable to locate package xfce4-goodies', '\u001b]52;c;ZXZpbA==\u0007'] },
       }),

@@ -256,8 +256,10 @@ describe('fake droplet', () => {
   })
 
   it('serves its setup log on 443 from the start of setup, to the log key only, growing step by step', async () => {
-    const logKey = 'd4'.repeat(32)
-    const droplet = await boot({ ip: IP, logKey, timeline: { paused: true, stepMs: 5 } })
+    // The key the recipe wrote into the user data, as a droplet finds it.
+    const logKey = secrets.logKey ?? ''
+    expect(logKey).toMatch(/^[0-9a-f]{64}$/)
+    const droplet = await boot({ ip: IP, timeline: { paused: true, stepMs: 5 } })
     const fresh = new Agent({ connect: { rejectUnauthorized: false } })
     onTestFinished(() => fresh.close())
     const read = async (key: string, range?: string) => {
@@ -285,7 +287,14 @@ describe('fake droplet', () => {
   })
 
   it('serves no setup log without a key in its user data (older recipes): 404 for everyone', async () => {
-    await boot({ ip: IP, timeline: { stepMs: 5 } })
+    const { logKey: _none, ...older } = secrets
+    const withoutKey = buildUserData({
+      deploymentId: randomUUID(),
+      constitution: { name: 'Older keychain entry', body: '# Be kind\n' },
+      secrets: older,
+      certificate: { certPem: certificate.certPem, keyPem: certificate.keyPem },
+    })
+    await boot({ ip: IP, userData: withoutKey, timeline: { stepMs: 5 } })
     // A fresh connection: the shared agent may still hold one to the previous droplet on this address.
     const fresh = new Agent({ connect: { rejectUnauthorized: false } })
     const res = await request(`https://${IP}/dictumal/setup-log`, { dispatcher: fresh, headers: { authorization: 'Bearer ' } })

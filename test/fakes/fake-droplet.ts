@@ -56,11 +56,6 @@ export interface FakeDropletOptions {
   ports?: Partial<FakeDropletPorts>
   /** Epoch milliseconds; token expiry and the recorded timestamps use it. */
   now?: () => number
-  /**
-   * The setup log's key when the user data carries none (recipes before the log key). The user data's own
-   * key wins. Without either, the log is never served: every request gets 404.
-   */
-  logKey?: string | null
 }
 
 export type FakeDropletPort = 'http' | 'https' | 'vnc' | 'guacamole'
@@ -275,7 +270,8 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
     ? await generateDeploymentCertificate({ deploymentId: 'mallory0' })
     : { certPem: secrets.certPem, keyPem: secrets.keyPem }
   const guacamoleKey = secrets.guacamoleKey
-  const logKey = secrets.logKey ?? options.logKey ?? null
+  // Only the key the recipe wrote into the user data; without one (older recipes) every request gets 404.
+  const logKey = secrets.logKey
   let setupLog = Buffer.alloc(0)
   const writeLog = (text: string | Buffer): void => {
     setupLog = Buffer.concat([setupLog, typeof text === 'string' ? Buffer.from(text) : text])

@@ -80,7 +80,7 @@ export function readUserData(userData: string): UserDataContents {
   const bootcmd = Array.isArray(boot) && typeof boot[2] === 'string' ? boot[2] : ''
   const keysFile = files.get(DROPLET_PATHS.authorizedKeys)?.content ?? ''
   return {
-    logKey: logKeyIn(files, secrets),
+    logKey: logKeyIn(files),
     deploymentId: need(deployment, 'DEPLOYMENT_ID'),
     dropletName: need(deployment, 'DROPLET_NAME'),
     certPem: read(DROPLET_PATHS.certPem),
@@ -99,18 +99,8 @@ export function readUserData(userData: string): UserDataContents {
 
 const LOG_KEY = /^[0-9a-f]{64}$/
 
-/**
- * Where the recipe puts the setup log's key for the droplet's log server.
- * TODO(lead): align with recipe's log-key path — the recipe's engineer names it (DROPLET_PATHS.logKey, a
- * root-only file holding the 64 hex characters, is assumed); until then a LOG_KEY line in secrets.env is
- * read too, and with neither the fake serves no log (404), as a droplet without the key would.
- */
-function logKeyIn(files: Map<string, { content: string }>, secrets: Map<string, string>): string | null {
-  const path = (DROPLET_PATHS as Readonly<Record<string, string>>).logKey
-  const candidates = [path === undefined ? undefined : files.get(path)?.content, secrets.get('LOG_KEY'), secrets.get('SETUP_LOG_KEY')]
-  for (const candidate of candidates) {
-    const match = candidate?.match(/[0-9a-f]{64}/)?.[0]
-    if (match !== undefined && LOG_KEY.test(match)) return match
-  }
-  return null
+/** The setup log's key, where the recipe writes it (a root-only file); null when the user data has none. */
+function logKeyIn(files: Map<string, { content: string }>): string | null {
+  const key = files.get(DROPLET_PATHS.logKey)?.content.trim()
+  return key !== undefined && LOG_KEY.test(key) ? key : null
 }

@@ -174,6 +174,9 @@ describe('resume', () => {
     expect(droplet?.region).toBe('ams3')
     const userData = readUserData(r.cloud.digitalOcean.userData.get(awake.dropletId!) ?? '')
     expect(JSON.stringify(userData.runcmd)).toContain('personalise')
+    // The resumed droplet serves its setup log to the key the keychain already holds.
+    expect(stored?.logKey).toMatch(/^[0-9a-f]{64}$/)
+    expect(userData.logKey).toBe(stored?.logKey)
     expect(await r.secrets.getDeploymentSecrets(active.id)).toEqual(stored)
     expect(r.cloud.digitalOcean.snapshots.size).toBe(0)
     const resumeStages = r.stages.slice(r.stages.indexOf('HIBERNATED/hibernated'))

@@ -430,7 +430,13 @@ export class Hibernation {
       {
         deploymentId: d.id,
         constitution: { name: constitution?.name ?? d.name, body: constitution?.body ?? '' },
-        secrets: { vncPassword: secrets.vncPassword, guacamoleKey: secrets.guacamoleKey, userPassword: secrets.userPassword },
+        secrets: {
+          vncPassword: secrets.vncPassword,
+          guacamoleKey: secrets.guacamoleKey,
+          userPassword: secrets.userPassword,
+          // The resumed droplet keeps serving its setup log to the same key (older desktops have none).
+          ...(secrets.logKey === undefined ? {} : { logKey: secrets.logKey }),
+        },
         certificate,
         sshKeys: [],
       },
