@@ -61,6 +61,7 @@ describe('the fake cloud in a child process', () => {
         report = await cloud.report(mark)
       }
       expect(report.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v2/droplets'])
+      expect(report.cpuMs).toBeGreaterThan(0)
       const [, droplet] = report.droplets.find(([d]) => d === id) ?? []
       expect(droplet?.gatewayUpAt).toEqual(expect.any(Number))
       // Its fake droplet answers on loopback, from the other process.

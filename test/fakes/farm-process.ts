@@ -21,6 +21,8 @@ export interface FarmDropletReport {
 export interface FarmReport {
   requests: { method: string; path: string; query: Record<string, string>; at: number }[]
   droplets: [number, FarmDropletReport][]
+  /** CPU the farm's own process used since the last mark (null when it shares the caller's process). */
+  cpuMs: number | null
 }
 
 /** What the child answers: one reply per request, in order. */
@@ -31,8 +33,9 @@ export type FarmReply =
   | { type: 'closed' }
   | { type: 'error'; message: string }
 
-export function farmReport(cloud: FakeCloud, fromRequest: number): FarmReport {
+export function farmReport(cloud: FakeCloud, fromRequest: number, cpuMs: number | null = null): FarmReport {
   return {
+    cpuMs,
     requests: cloud.digitalOcean.requests.slice(fromRequest).map((r) => ({ method: r.method, path: r.path, query: r.query, at: r.at })),
     droplets: [...cloud.farm.droplets].map(([id, d]) => [
       id,
@@ -50,6 +53,7 @@ async function serve(): Promise<void> {
     process.send?.(reply)
   }
   let cloud: FakeCloud | null = null
+  let cpuAtMark = process.cpuUsage()
   // One request at a time, in order: replies match requests by position.
   let queue: Promise<void> = Promise.resolve()
   const handle = async (request: FarmRequest): Promise<void> => {
@@ -65,12 +69,15 @@ async function serve(): Promise<void> {
         return
       }
       case 'mark':
+        cpuAtMark = process.cpuUsage()
         send({ type: 'marked', requests: cloud?.digitalOcean.requests.length ?? 0 })
         return
-      case 'report':
+      case 'report': {
         if (!cloud) throw new Error('The farm is not running.')
-        send({ type: 'report', report: farmReport(cloud, request.fromRequest) })
+        const cpu = process.cpuUsage(cpuAtMark)
+        send({ type: 'report', report: farmReport(cloud, request.fromRequest, (cpu.user + cpu.system) / 1000) })
         return
+      }
       case 'close':
         await cloud?.close()
         cloud = null
