@@ -180,7 +180,7 @@ async function deployments(count: number): Promise<void> {
     row('pause between two probes of a droplet, median', `${Math.round(median(gaps))} ms`)
     row('droplets first probed after their gateway was up', `${firstProbeLate} / ${latencies.length}`)
     row('event loop delay, median / p99', `${Math.round(lag.percentile(50) / 1e6)} / ${Math.round(lag.percentile(99) / 1e6)} ms`)
-    row('all creates returned → first gateway up', `${Math.round(firstGatewayUp - createsDoneAt)} ms`)
+    row('all creates returned → first gateway up', Number.isFinite(firstGatewayUp) ? `${Math.round(firstGatewayUp - createsDoneAt)} ms` : 'no gateway came up')
     row(FARM_INLINE ? 'CPU (user + system; engine and fakes)' : 'CPU (user + system; engine only)', `${((cpu.user + cpu.system) / 1000).toFixed(0)} ms`)
     if (report.cpuMs !== null) row("CPU (user + system; the fakes' process)", `${report.cpuMs.toFixed(0)} ms`)
     row('heap used / heap total', `${mb(memory.heapUsed)} / ${mb(memory.heapTotal)}`)
