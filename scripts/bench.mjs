@@ -11,12 +11,13 @@ const outDir = join(root, 'node_modules', '.cache', 'dictumal-bench', String(pro
 await mkdir(outDir, { recursive: true })
 try {
   await build({
-    input: join(root, 'scripts', 'bench', 'run.ts'),
+    // The fake cloud's child process (test/fakes/farm-process.ts) is a second entry, beside the benchmark.
+    input: { bench: join(root, 'scripts', 'bench', 'run.ts'), 'farm-process': join(root, 'test', 'fakes', 'farm-process.ts') },
     platform: 'node',
     // Packages stay external (native keytar, undici…); only the project's own TypeScript is bundled.
     external: (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0'),
     logLevel: 'warn',
-    output: { dir: outDir, format: 'esm', entryFileNames: 'bench.mjs' },
+    output: { dir: outDir, format: 'esm', entryFileNames: '[name].mjs', chunkFileNames: '[name]-[hash].mjs' },
   })
   await import(pathToFileURL(join(outDir, 'bench.mjs')).href)
 } catch (error) {

@@ -11,7 +11,7 @@ import { createAppServices } from '../../main/core/app-services'
 import { setLogSink } from '../../main/core/log'
 import { MemorySecrets } from '../../main/core/secrets'
 import { createConstitution, openStore } from '../../main/core/store'
-import { startFakeCloud } from '../../test/fakes/droplet-farm'
+import { startChildCloud, startInlineCloud, type BenchCloud, type BenchCloudOptions } from './farm-client'
 import { sampleDeployment } from '../../test/fixtures/deployment'
 
 // DICTUMAL_BENCH_COUNT=50 (or 20,50) runs only those counts.
@@ -24,6 +24,12 @@ const TARGET_CALLS = 2
 const OLD_RECORDS = 1000
 const STORE_UPDATES = 60
 const TARGET_UPDATE_MS = 20
+// DICTUMAL_BENCH_FARM=inline runs the fake droplets in this process (they then compete with the engine for its CPU).
+const FARM_INLINE = process.env.DICTUMAL_BENCH_FARM === 'inline'
+
+function startCloud(options: BenchCloudOptions): Promise<BenchCloud> {
+  return FARM_INLINE ? startInlineCloud(options) : startChildCloud(new URL('./farm-process.mjs', import.meta.url), options)
+}
 
 /** Gateway up → ACTIVE: SPEC §4 and issue 15. The max target is set for 20 at once only. */
 function latencyTargets(count: number): { medianMs: number; maxMs: number | null } {
@@ -58,15 +64,12 @@ function load(): string {
 async function deployments(count: number): Promise<void> {
   const loadBefore = load()
   const token = `dop_v1_${randomBytes(32).toString('hex')}`
-  const cloud = await startFakeCloud({
-    digitalOcean: { token, activeAfterMs: 1000, ipAfterMs: 1500, dropletLimit: count + 5 },
-    // 150 ms a step, ±20 %: real droplets started together do not finish in lockstep.
-    farm: { dropletOptions: () => ({ timeline: { stepMs: 120 + Math.round(Math.random() * 60) } }) },
-  })
+  // 150 ms a step, ±20 %: real droplets started together do not finish in lockstep.
+  const cloud = await startCloud({ token, activeAfterMs: 1000, ipAfterMs: 1500, dropletLimit: count + 5, stepMs: 150, stepJitterMs: 30 })
   const dataDir = await mkdtemp(join(tmpdir(), 'dictumal-bench-'))
   const services = await createAppServices({
     dataDir,
-    env: { DIGITALOCEAN_API_URL: cloud.digitalOcean.url, DIGITALOCEAN_API_TOKEN: token },
+    env: { DIGITALOCEAN_API_URL: cloud.url, DIGITALOCEAN_API_TOKEN: token },
     info: { name: 'Dictumal', version: 'bench', platform: process.platform, dataDir },
     secrets: new MemorySecrets(),
   })
@@ -77,7 +80,7 @@ async function deployments(count: number): Promise<void> {
     // How late this process's event loop ran (a loaded machine shows here): every figure below includes it.
     const lag = monitorEventLoopDelay({ resolution: 10 })
     lag.enable()
-    const requestsBefore = cloud.digitalOcean.requests.length
+    const requestsBefore = await cloud.mark()
     const cpuBefore = process.cpuUsage()
     const startedAt = Date.now()
     services.engine.start()
@@ -96,6 +99,8 @@ async function deployments(count: number): Promise<void> {
       Array.from({ length: count }, () => services.engine.create({ constitutionId: constitution.value.id, region: 'nyc3', size: 's-2vcpu-4gb' })),
     )
     const createFailures = created.filter((c) => c.status === 'rejected').length
+    // Whether the creates' CPU (certificate, user data, password hash) can have delayed any gateway-up → ACTIVE.
+    const createsDoneAt = Date.now()
     let timedOut = false
     await Promise.race([
       settled,
@@ -114,7 +119,9 @@ async function deployments(count: number): Promise<void> {
 
     const deployments = services.store.read().deployments.filter((d) => d.constitutionId === constitution.value.id)
     const active = deployments.filter((d) => d.status === 'ACTIVE')
-    const requests = cloud.digitalOcean.requests.slice(requestsBefore)
+    const report = await cloud.report(requestsBefore)
+    const requests = report.requests
+    const droplets = new Map(report.droplets)
     const byKind = new Map<string, number>()
     for (const r of requests) {
       const key = `${r.method} ${r.path.replace(/\/\d+(?=\/|$)/g, '/{id}')}${r.query.tag_name ? `?tag_name=${r.query.tag_name.startsWith('dictumal-') ? 'dictumal-{id}' : r.query.tag_name}` : ''}`
@@ -127,29 +134,36 @@ async function deployments(count: number): Promise<void> {
     let firstProbeLate = 0
     const gaps: number[] = []
     for (const d of active) {
-      const droplet = d.dropletId === null ? undefined : cloud.farm.droplets.get(d.dropletId)
-      const gatewayUpAt = droplet?.timestamps.gatewayUpAt ?? null
+      const droplet = d.dropletId === null ? undefined : droplets.get(d.dropletId)
+      const gatewayUpAt = droplet?.gatewayUpAt ?? null
       if (!droplet || gatewayUpAt === null || d.activeAt === null) continue
       const activeAt = Date.parse(d.activeAt)
       latencies.push(activeAt - gatewayUpAt)
-      probesPerDroplet += droplet.record.requests.filter((r) => r.path === '/dictumal/status.json').length / active.length
-      const beaconAt = droplet.record.requests.filter((r) => r.path === '/dictumal/status.json').map((r) => r.at)
+      probesPerDroplet += droplet.requests.filter((r) => r.path === '/dictumal/status.json').length / active.length
+      const beaconAt = droplet.requests.filter((r) => r.path === '/dictumal/status.json').map((r) => r.at)
       for (let i = 1; i < beaconAt.length; i += 1) gaps.push((beaconAt[i] ?? 0) - (beaconAt[i - 1] ?? 0))
       const firstProbe = beaconAt[0]
       if (firstProbe === undefined || firstProbe >= gatewayUpAt) firstProbeLate += 1
-      const seen = droplet.record.requests.find((r) => r.port === 'https' && r.at >= gatewayUpAt)?.at
-      const accepted = droplet.record.tokensAccepted[0]?.at
+      const seen = droplet.requests.find((r) => r.port === 'https' && r.at >= gatewayUpAt)?.at
+      const accepted = droplet.tokensAcceptedAt[0]
       if (seen === undefined || accepted === undefined) continue
       parts.probe.push(seen - gatewayUpAt)
       parts.token.push(accepted - seen)
       parts.stamp.push(activeAt - accepted)
     }
     const callsPerDeployment = requests.length / count
+    const gatewayUps = [...droplets.values()].map((d) => d.gatewayUpAt).filter((t): t is number => t !== null)
+    const firstGatewayUp = gatewayUps.length > 0 ? Math.min(...gatewayUps) : Number.NaN
     const targets = latencyTargets(count)
     const med = median(latencies)
     const max = latencies.length > 0 ? Math.max(...latencies) : Number.NaN
 
     console.log(`\n${count} deployments at once (fake DigitalOcean: active after 1 s, IP after 1.5 s; fake droplets: ~150 ms per setup step)`)
+    console.log(
+      FARM_INLINE
+        ? 'fake DigitalOcean and droplets run in this process (DICTUMAL_BENCH_FARM=inline): their CPU competes with the engine'
+        : 'fake DigitalOcean and droplets run in a child process: real droplets are other machines and do not use our CPU',
+    )
     console.log(`load average before / after: ${loadBefore} / ${load()}\n`)
     row('measure', 'value', 'target')
     row('deployments ACTIVE', `${active.length} / ${count}`, timedOut ? `(gave up after ${DEADLINE_MS / 1000} s)` : '')
@@ -166,7 +180,9 @@ async function deployments(count: number): Promise<void> {
     row('pause between two probes of a droplet, median', `${Math.round(median(gaps))} ms`)
     row('droplets first probed after their gateway was up', `${firstProbeLate} / ${latencies.length}`)
     row('event loop delay, median / p99', `${Math.round(lag.percentile(50) / 1e6)} / ${Math.round(lag.percentile(99) / 1e6)} ms`)
-    row('CPU (user + system; engine and fakes)', `${((cpu.user + cpu.system) / 1000).toFixed(0)} ms`)
+    row('all creates returned → first gateway up', Number.isFinite(firstGatewayUp) ? `${Math.round(firstGatewayUp - createsDoneAt)} ms` : 'no gateway came up')
+    row(FARM_INLINE ? 'CPU (user + system; engine and fakes)' : 'CPU (user + system; engine only)', `${((cpu.user + cpu.system) / 1000).toFixed(0)} ms`)
+    if (report.cpuMs !== null) row("CPU (user + system; the fakes' process)", `${report.cpuMs.toFixed(0)} ms`)
     row('heap used / heap total', `${mb(memory.heapUsed)} / ${mb(memory.heapTotal)}`)
     row('resident set size', mb(memory.rss))
     console.log('\nDigitalOcean calls by kind:')

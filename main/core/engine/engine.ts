@@ -151,7 +151,7 @@ export class NetworkProber implements ProberPort {
   private agent(fingerprint: string): Agent {
     let agent = this.agents.get(fingerprint)
     if (!agent) {
-      agent = pinnedAgent(fingerprint)
+      agent = pinnedAgent(fingerprint, undefined, { keepAlive: true })
       this.agents.set(fingerprint, agent)
     }
     return agent

@@ -1,4 +1,6 @@
 // The probes against a fake droplet serving the app-made certificate from real user data.
+import { createServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateDeploymentCertificate, type DeploymentCertificate } from '../certificate'
 import { generateDeploymentSecrets, type DeploymentSecrets } from '../deployment-secrets'
@@ -56,6 +58,43 @@ describe('pinned HTTPS', () => {
     const forged = mintLaunchToken({ keyHex: '00'.repeat(16), vncPassword: secrets.vncPassword, now: Date.now() })
     expect(await gatewayAcceptsToken(IP, agent, forged)).toBe(false)
     await agent.close()
+  })
+})
+
+describe('pinned HTTPS with keepAlive (the engine)', () => {
+  it('sends the probe, the token and the logout over one checked connection, and still refuses another certificate', async () => {
+    const handshakes = { good: 0, other: 0 }
+    const requests = { good: 0, other: 0 }
+    const other = await generateDeploymentCertificate()
+    const servers = await Promise.all(
+      (['good', 'other'] as const).map(async (which) => {
+        const served = which === 'good' ? cert : other
+        const server = createServer({ cert: served.certPem, key: served.keyPem }, (req, res) => {
+          requests[which] += 1
+          if (req.method === 'POST') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ authToken: 'A'.repeat(64) }))
+          else res.writeHead(req.method === 'DELETE' ? 204 : 200).end()
+        })
+        server.on('secureConnection', () => (handshakes[which] += 1))
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+        return server
+      }),
+    )
+    const [good, wrong] = servers.map((s) => `127.0.0.1:${(s.address() as AddressInfo).port}`) as [string, string]
+    const agent = pinnedAgent(cert.fingerprint, undefined, { keepAlive: true })
+    try {
+      expect(await probeGuacamoleHttps(good, agent)).toBe(true)
+      expect(await gatewayAcceptsToken(good, agent, 'token')).toBe(true)
+      expect(await probeGuacamoleHttps(good, agent)).toBe(true)
+      expect(handshakes.good).toBe(1)
+      expect(requests.good).toBe(4)
+      expect(await probeGuacamoleHttps(wrong, agent)).toBe(false)
+      expect(await gatewayAcceptsToken(wrong, agent, 'token')).toBe(false)
+      expect(requests.other).toBe(0)
+    } finally {
+      await agent.close()
+      for (const s of servers) s.closeAllConnections()
+      await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+    }
   })
 })
 
