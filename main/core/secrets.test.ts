@@ -75,6 +75,26 @@ describe('KeytarSecrets error handling (injected backend)', () => {
     const depError = await secrets.setDeploymentSecrets('d1', SAMPLE).catch((e: unknown) => e)
     expect((depError as Error).message).not.toContain(SAMPLE.userPassword)
     expect((depError as Error).message).toContain('[redacted]')
+    // The setup log key and the certificate's private key are scrubbed as well.
+    const logKey = 'e7'.repeat(32)
+    const keyPem = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMG\n-----END PRIVATE KEY-----\n'
+    const echoing = new KeytarSecrets({ backend: failing(`refused ${logKey} and ${keyPem}`) })
+    const keyError = await echoing
+      .setDeploymentSecrets('d1', { ...SAMPLE, logKey, certificate: { certPem: 'CERT', keyPem } })
+      .catch((e: unknown) => e)
+    expect(keyError).toBeInstanceOf(KeychainUnavailableError)
+    expect((keyError as Error).message).not.toContain(logKey)
+    expect((keyError as Error).message).not.toContain('MIGHAgEAMBMG')
+    expect((keyError as Error).message).toContain('refused [redacted]')
+  })
+
+  it('drops a damaged setup log key and keeps the rest of the entry usable', async () => {
+    const stored = (logKey: unknown): KeytarBackend => ({ ...failing('x'), getPassword: () => Promise.resolve(JSON.stringify({ ...SAMPLE, logKey })) })
+    for (const damaged of ['zz'.repeat(32), 'AB'.repeat(32), 'ab', 42, null]) {
+      expect(await new KeytarSecrets({ backend: stored(damaged) }).getDeploymentSecrets('d1')).toEqual(SAMPLE)
+    }
+    const good = 'ab'.repeat(32)
+    expect(await new KeytarSecrets({ backend: stored(good) }).getDeploymentSecrets('d1')).toEqual({ ...SAMPLE, logKey: good })
   })
 
   it('turns a native module that will not load into a typed error instead of a crash', async () => {

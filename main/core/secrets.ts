@@ -2,7 +2,7 @@
 // No keychain means a typed error with a way out, never a plaintext fallback; errors never carry secrets.
 import { randomBytes } from 'node:crypto'
 import type { Result, UserError } from '../../preload/contract'
-import type { DeploymentSecrets } from './deployment-secrets'
+import { SECRET_PATTERNS, type DeploymentSecrets } from './deployment-secrets'
 
 export const KEYCHAIN_SERVICE = 'Dictumal'
 export const TOKEN_ACCOUNT = 'digitalocean-token'
@@ -121,13 +121,15 @@ function parseDeploymentSecrets(text: string, account: string): StoredDeployment
   }
   if (certFingerprint !== undefined && typeof certFingerprint !== 'string') throw new KeychainEntryInvalidError(account)
   // Entries written before the setup log existed have no log key (DeploymentSecrets.logKey is optional).
-  if (logKey !== undefined && typeof logKey !== 'string') throw new KeychainEntryInvalidError(account)
+  // A damaged one is dropped rather than failing the entry: the desktop, its resume and its passwords
+  // keep working, and only the setup log says it cannot be read.
+  const usableLogKey = typeof logKey === 'string' && SECRET_PATTERNS.logKey.test(logKey) ? logKey : undefined
   const base = {
     vncPassword,
     guacamoleKey,
     userPassword,
     ...(certFingerprint === undefined ? {} : { certFingerprint }),
-    ...(logKey === undefined ? {} : { logKey }),
+    ...(usableLogKey === undefined ? {} : { logKey: usableLogKey }),
   }
   if (certificate === undefined) return base
   const { certPem, keyPem } = (typeof certificate === 'object' && certificate !== null ? certificate : {}) as Record<string, unknown>
@@ -207,7 +209,7 @@ export class KeytarSecrets implements Secrets {
   async setDeploymentSecrets(id: string, secrets: StoredDeploymentSecrets): Promise<void> {
     checkId(id)
     const text = serializeDeploymentSecrets(secrets)
-    const values = [text, secrets.vncPassword, secrets.guacamoleKey, secrets.userPassword]
+    const values = [text, secrets.vncPassword, secrets.guacamoleKey, secrets.userPassword, secrets.logKey ?? '', secrets.certificate?.keyPem ?? '']
     await this.#call(values, (k) => k.setPassword(this.service, DEPLOYMENT_ACCOUNT_PREFIX + id, text))
   }
 
