@@ -142,19 +142,46 @@ interface Watch {
   unwritten: Deployment | null
 }
 
+/** An agent not asked for this long belongs to a deployment that settled; checked at most this often. */
+const AGENT_IDLE_MS = 2 * 60_000
+const AGENT_SWEEP_MS = 10_000
+
 /** Real sockets: the probes of SPEC §4, HTTPS pinned in the handshake. */
 export class NetworkProber implements ProberPort {
-  private readonly agents = new Map<string, Agent>()
+  /** One keep-alive agent per certificate (so per deployment), with when it was last asked for. */
+  private readonly agents = new Map<string, { agent: Agent; usedAt: number }>()
   /** Per address, what the last probe saw: whether a beacon answered and whether the gateway was near. */
   private readonly last = new Map<string, { beacon: boolean; near: boolean }>()
+  private sweptAt = 0
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   private agent(fingerprint: string): Agent {
-    let agent = this.agents.get(fingerprint)
-    if (!agent) {
-      agent = pinnedAgent(fingerprint, undefined, { keepAlive: true })
-      this.agents.set(fingerprint, agent)
+    const now = this.now()
+    this.sweep(now)
+    let entry = this.agents.get(fingerprint)
+    if (!entry) {
+      entry = { agent: pinnedAgent(fingerprint, undefined, { keepAlive: true }), usedAt: now }
+      this.agents.set(fingerprint, entry)
     }
-    return agent
+    entry.usedAt = now
+    return entry.agent
+  }
+
+  /** Deployments that settled (ACTIVE, ERROR, destroyed) are probed no more: their agents are closed. */
+  private sweep(now: number): void {
+    if (now - this.sweptAt < AGENT_SWEEP_MS) return
+    this.sweptAt = now
+    for (const [fingerprint, entry] of this.agents) {
+      if (now - entry.usedAt < AGENT_IDLE_MS) continue
+      this.agents.delete(fingerprint)
+      entry.agent.close().catch(() => {})
+    }
+  }
+
+  /** How many agents are open (for tests). */
+  get openAgents(): number {
+    return this.agents.size
   }
 
   async probe(ip: string, fingerprint: string): Promise<ProbeResult> {
@@ -189,7 +216,7 @@ export class NetworkProber implements ProberPort {
     const agents = [...this.agents.values()]
     this.agents.clear()
     this.last.clear()
-    await Promise.all(agents.map((a) => a.close().catch(() => {})))
+    await Promise.all(agents.map((e) => e.agent.close().catch(() => {})))
   }
 }
 
