@@ -144,6 +144,73 @@ test('the deploy dialog offers the account’s SSH keys, Settings’ ticked, and
   expect(app.host.errors).toEqual([])
 })
 
+test('until Dictumal has read its settings, the key list says Settings’ keys apply, the boxes wait, and the droplet gets them', async () => {
+  test.setTimeout(60_000)
+  app = await startUiApp({ droplet: () => ({ timeline: { stepMs: 40 } }) })
+  const { page, cloud } = app
+  expect((await updateSettings(app.services.store, { sshKeys: [ALICE] })).ok).toBe(true)
+  await constitution(app, 'Patient desk')
+  // The keys are listed, but the settings never answer (slow, or failed): nothing may claim "None".
+  await page.evaluate(() => {
+    ;(window as unknown as { dictumal: { settings: { get(): Promise<unknown> } } }).dictumal.settings.get = () => new Promise(() => {})
+  })
+  const dialog = await openDeploy(app, 'Patient desk')
+  const choice = dialog.getByTestId('ssh-key-choice')
+  await expect(choice.getByRole('checkbox', { name: /alice laptop/ })).toBeDisabled()
+  await expect(choice.getByRole('checkbox', { name: /bob desktop/ })).toBeDisabled()
+  await expect(choice.getByTestId('ssh-keys-summary')).toHaveText('The keys chosen in Settings, if any (the boxes can be changed once Dictumal has read its settings).')
+  await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+  await expect(dialog).toBeHidden()
+  await expect.poll(() => [...cloud.digitalOcean.droplets.values()].map((d) => d.sshKeys)).toEqual([[ALICE]])
+  expect(app.host.errors).toEqual([])
+})
+
+test('"None" stays none through Destroy and retry and Deploy again, whatever Settings say', async () => {
+  test.setTimeout(150_000)
+  app = await startUiApp({
+    droplet: () => ({ timeline: { stepMs: 40 }, faults: { failStep: { step: 'install-packages', exitCode: 100 } } }),
+  })
+  const { page, cloud } = app
+  expect((await updateSettings(app.services.store, { sshKeys: [ALICE] })).ok).toBe(true)
+  // Every droplet the fake DigitalOcean made, with the keys it was asked for (deleted ones too).
+  const made = new Map<number, unknown>()
+  const droplets = cloud.digitalOcean.droplets
+  const set = droplets.set.bind(droplets)
+  droplets.set = (id, droplet) => {
+    if (!made.has(id)) made.set(id, droplet.sshKeys)
+    return set(id, droplet)
+  }
+  await constitution(app, 'Sealed desk')
+  let dialog = await openDeploy(app, 'Sealed desk')
+  await dialog.getByTestId('ssh-key-choice').getByRole('checkbox', { name: /alice laptop/ }).uncheck()
+  await expect(dialog.getByTestId('ssh-keys-summary')).toHaveText('None: nobody can log in over SSH; the setup log is still readable in Dictumal.')
+  await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+  await expect(dialog).toBeHidden()
+  const failed = page.locator('[data-status="ERROR"]')
+  await expect(failed).toHaveCount(1, { timeout: 60_000 })
+  expect([...made.values()]).toEqual([[]])
+
+  await failed.getByRole('button', { name: /^Destroy and retry / }).click()
+  await expect.poll(() => [...made.values()]).toEqual([[], []])
+  await expect(failed).toHaveCount(1, { timeout: 60_000 })
+
+  await page.getByText(/^Destroyed \(\d\)$/).click()
+  await page.locator('[data-status="DESTROYED"]').first().getByRole('button', { name: /^Deploy .* again$/ }).click()
+  dialog = page.getByRole('dialog', { name: 'Deploy “Sealed desk”' })
+  const choice = dialog.getByTestId('ssh-key-choice')
+  await expect(choice.getByRole('checkbox', { name: /alice laptop/ })).toBeEnabled()
+  await expect(choice.getByRole('checkbox', { name: /alice laptop/ })).not.toBeChecked()
+  await expect(choice.getByTestId('ssh-keys-summary')).toHaveText('None: nobody can log in over SSH; the setup log is still readable in Dictumal.')
+  await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+  await expect(dialog).toBeHidden()
+  await expect.poll(() => [...made.values()]).toEqual([[], [], []])
+  // The next deploy starts from Settings again.
+  dialog = await openDeploy(app, 'Sealed desk')
+  await expect(dialog.getByTestId('ssh-key-choice').getByRole('checkbox', { name: /alice laptop/ })).toBeChecked()
+  await dialog.getByRole('button', { name: 'Cancel' }).click()
+  expect(app.host.errors).toEqual([])
+})
+
 test('an account without SSH keys is told how to add one, and deploys without', async () => {
   test.setTimeout(60_000)
   app = await startUiApp({ digitalOcean: { sshKeys: [] }, droplet: () => ({ timeline: { stepMs: 40 } }) })

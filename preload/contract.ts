@@ -76,6 +76,11 @@ export interface Deployment {
   hibernation: HibernationProgress | null
   /** The name every surface shows (main/core/display-name.ts); renameable. Older records have none. */
   displayName?: string | null
+  /**
+   * The DigitalOcean SSH keys (ids or fingerprints, never the keys) the droplet was created with; [] is
+   * "None". A resume and a redeploy give the same. Older records have none: Settings' keys apply.
+   */
+  sshKeys?: string[]
 }
 
 export interface Constitution {

@@ -30,6 +30,8 @@ interface AppState {
   settings: SettingsView | null
   desktop: DesktopState
   deployTarget: DeployTarget
+  /** "Deploy again": the SSH keys of the desktop deployed again, taken (once) by the deploy dialog. */
+  deploySshKeys: string[] | null
   fault: string | null
   setView(view: View): void
   set(patch: Partial<Omit<AppState, 'set' | 'setView'>>): void
@@ -46,6 +48,7 @@ export const useAppStore = create<AppState>((set) => ({
   settings: null,
   desktop: { deploymentId: null },
   deployTarget: null,
+  deploySshKeys: null,
   fault: null,
   setView: (view) => set({ view }),
   set: (patch) => set(patch),

@@ -240,6 +240,25 @@ describe('SSH keys', () => {
     expect(r.services.store.read().deployments).toHaveLength(before.records)
     expect(creates()).toBe(before.posts)
   })
+
+  it('keeps the keys each droplet was made with on its record: "None" as [], a choice as sent, else Settings\' keys', async () => {
+    const r = await rig()
+    await updateSettings(r.services.store, { sshKeys: ['512189'] })
+    const deploy = (sshKeys?: string[]) =>
+      r.services.engine.create({ constitutionId: r.constitutionId, region: 'nyc3', size: 's-2vcpu-4gb', ...(sshKeys === undefined ? {} : { sshKeys }) })
+    const none = await deploy([])
+    const chosen = await deploy([FINGERPRINT.toUpperCase()])
+    const settings = await deploy()
+    const droplet = (d: { id: string }) => r.cloud.digitalOcean.droplets.get(r.services.engine.find(d.id).dropletId ?? -1)
+    expect(droplet(none)?.sshKeys).toEqual([])
+    expect(droplet(chosen)?.sshKeys).toEqual([FINGERPRINT])
+    expect(droplet(settings)?.sshKeys).toEqual([512189])
+    const stored = (d: { id: string }) => r.services.store.read().deployments.find((x) => x.id === d.id)?.sshKeys
+    expect([stored(none), stored(chosen), stored(settings)]).toEqual([[], [FINGERPRINT], ['512189']])
+    // A later change in Settings does not rewrite what a desktop was made with.
+    await updateSettings(r.services.store, { sshKeys: [] })
+    expect(stored(settings)).toEqual(['512189'])
+  })
 })
 
 describe('destroy', () => {

@@ -382,6 +382,8 @@ export class Engine {
       hibernation: null,
       // Two desktops from one constitution get distinct names ("Research desk", "Research desk 2").
       displayName: nextDisplayName(constitution.name, this.store.read().deployments),
+      // Kept so a resume (and a redeploy) gives the droplet these keys again, "None" included.
+      sshKeys: [...sshKeys],
     }
     // The record exists before DigitalOcean is asked, so a crash here is found again by its tag.
     await this.writes.update((draft) => {

@@ -114,6 +114,27 @@ describe('fetchSetupLog', () => {
     expect(e.message).not.toContain('b2b2')
   })
 
+  it('on a failed desktop, a 404 or a closed port says the log is not served and how to read it over SSH, never "try again"', async () => {
+    const failed = { ...deployment, status: 'ERROR' as const }
+    const port = await serve((_req, res) => res.writeHead(404).end('Not found\n'))
+    const absent = await sentence(fetchSetupLog(failed, withKey, { port }))
+    expect(absent.code).toBe('setup-log-absent')
+    expect(absent.message).toBe(
+      `The droplet does not serve a setup log (its setup may never have started, or it was made by an older Dictumal); with an SSH key you can read it: ssh root@${IP} tail -n 200 /var/log/dictumal-init.log`,
+    )
+    // An ACTIVE desktop made by an older Dictumal has no log either, and never will.
+    expect((await sentence(fetchSetupLog({ ...deployment, status: 'ACTIVE' }, withKey, { port }))).code).toBe('setup-log-absent')
+    const refused = await sentence(fetchSetupLog({ ...failed, ip: '127.0.0.9' }, withKey, { port: 1 }))
+    expect(refused.message).toBe(
+      'The droplet at 127.0.0.9 does not answer on port 443, so it does not serve its setup log; with an SSH key you can read it: ssh root@127.0.0.9 tail -n 200 /var/log/dictumal-init.log',
+    )
+    const noIp = await sentence(fetchSetupLog({ ...failed, ip: null }, withKey))
+    expect(noIp.message).toBe('The droplet has no IP address, so its setup log cannot be read.')
+    for (const e of [absent, refused, noIp]) expect(e.message).not.toMatch(/\byet\b|try again/)
+    // While it is being set up, the same answers still mean "wait".
+    expect((await sentence(fetchSetupLog({ ...deployment, status: 'PROVISIONING' }, withKey, { port }))).code).toBe('setup-log-not-yet')
+  })
+
   it('refuses another certificate before sending the key', async () => {
     const port = await serve(contract(Buffer.from('log\n')), mallory)
     const e = await sentence(fetchSetupLog(deployment, withKey, { port }))

@@ -40,7 +40,10 @@ function fail(code: string, sentence: string): never {
 export async function fetchSetupLog(d: Target, loadSecrets: () => Promise<SetupLogSecrets>, options: SetupLogOptions = {}): Promise<SetupLogTail> {
   if (d.status === 'DESTROYED') fail('destroyed', 'This desktop was destroyed, and its setup log went with its droplet.')
   if (d.status === 'HIBERNATED') fail('hibernated', 'This desktop is hibernated: its droplet, and the setup log on it, come back when it resumes.')
-  if (d.ip === null) fail('no-ip', 'The droplet has no IP address yet, so its setup log cannot be read; it will be readable within a minute or two.')
+  if (d.ip === null) {
+    if (!setupInProgress(d)) fail('no-ip', 'The droplet has no IP address, so its setup log cannot be read.')
+    fail('no-ip', 'The droplet has no IP address yet, so its setup log cannot be read; it will be readable within a minute or two.')
+  }
   const secrets = await loadSecrets()
   if (secrets.logKey === undefined || secrets.logKey === '') {
     fail(
@@ -64,7 +67,11 @@ export async function fetchSetupLog(d: Target, loadSecrets: () => Promise<SetupL
     })
     if (res.statusCode !== 200 && res.statusCode !== 206) {
       await res.body.dump().catch(() => {})
-      if (res.statusCode === 404) fail('not-yet', "The setup log isn't available yet (the droplet has not started setup); try again in a minute.")
+      if (res.statusCode === 404) {
+        // "Yet" only while setup runs: on a failed (or finished) desktop a retry would answer the same forever.
+        if (!setupInProgress(d)) fail('absent', notServed(d.ip))
+        fail('not-yet', "The setup log isn't available yet (the droplet has not started setup); try again in a minute.")
+      }
       fail('status', `The droplet answered HTTP ${res.statusCode} instead of its setup log; try again in a minute.`)
     }
     const { tail, dropped } = await keepTail(res.body, SETUP_LOG_TAIL_BYTES)
@@ -72,7 +79,7 @@ export async function fetchSetupLog(d: Target, loadSecrets: () => Promise<SetupL
     return { ...decodeSetupLog(tail, dropped || cutByServer), fetchedAt: new Date((options.now ?? Date.now)()).toISOString() }
   } catch (error) {
     if (error instanceof AppError) throw error
-    throw explain(error, d.ip)
+    throw explain(error, d.ip, setupInProgress(d))
   } finally {
     agent.close().catch(() => {})
   }
@@ -135,8 +142,18 @@ export function decodeSetupLog(bytes: Uint8Array, truncated: boolean): { text: s
   return { text: lines.join('\n'), truncated }
 }
 
+/** Reading the log over SSH instead (only a droplet given an SSH key lets anyone in). */
+function sshHint(ip: string): string {
+  return `with an SSH key you can read it: ssh root@${ip} tail -n 200 /var/log/dictumal-init.log`
+}
+
+/** A 404 from a droplet whose setup is over (ERROR, or ACTIVE from an older Dictumal): no "yet", no "try again". */
+function notServed(ip: string): string {
+  return `The droplet does not serve a setup log (its setup may never have started, or it was made by an older Dictumal); ${sshHint(ip)}`
+}
+
 /** A transport failure as one sentence naming the droplet's IP only (never the URL or the key). */
-function explain(error: unknown, ip: string): AppError {
+function explain(error: unknown, ip: string, inProgress: boolean): AppError {
   const chain: unknown[] = []
   for (let e: unknown = error; e !== undefined && e !== null && chain.length < 5; e = (e as { cause?: unknown }).cause) chain.push(e)
   const code = (e: unknown): string => String((e as { code?: unknown }).code ?? '')
@@ -151,6 +168,7 @@ function explain(error: unknown, ip: string): AppError {
     return new AppError('setup-log-timeout', `The droplet at ${ip} did not send its setup log in time; try again in a moment.`)
   }
   if (chain.some((e) => code(e) === 'ECONNREFUSED')) {
+    if (!inProgress) return new AppError('setup-log-refused', `The droplet at ${ip} does not answer on port 443, so it does not serve its setup log; ${sshHint(ip)}`)
     return new AppError('setup-log-refused', `The droplet at ${ip} does not answer on port 443 yet (it may still be booting); try again in a minute.`)
   }
   return new AppError('setup-log-unreachable', `The setup log could not be read from the droplet at ${ip}; try again in a moment.`)

@@ -11,7 +11,7 @@ import type { FakeDigitalOceanOptions } from '../../../test/fakes/fake-digitaloc
 import { readUserData } from '../../../test/fakes/user-data-reader'
 import { createAppServices, type AppServices } from '../app-services'
 import { MemorySecrets } from '../secrets'
-import { createConstitution } from '../store'
+import { createConstitution, updateSettings } from '../store'
 import { hibernationSnapshotName, snapshotMonthlyCost } from './hibernation'
 
 interface Rig {
@@ -93,11 +93,11 @@ function until(r: Rig, id: string, test: (d: Deployment) => boolean, timeoutMs =
   })
 }
 
-async function activeDesktop(r: Rig): Promise<Deployment> {
+async function activeDesktop(r: Rig, sshKeys?: string[]): Promise<Deployment> {
   const made = await createConstitution(r.services.store, { name: 'Sleepy Desk', body: '# Rest well\n' })
   if (!made.ok) throw new Error(made.error.message)
   r.services.engine.start()
-  const created = await r.services.engine.create({ constitutionId: made.value.id, region: 'ams3', size: 's-2vcpu-4gb' })
+  const created = await r.services.engine.create({ constitutionId: made.value.id, region: 'ams3', size: 's-2vcpu-4gb', ...(sshKeys === undefined ? {} : { sshKeys }) })
   return until(r, created.id, (d) => d.status === 'ACTIVE')
 }
 
@@ -183,6 +183,32 @@ describe('resume', () => {
     expect(resumeStages).toContain('PROVISIONING/provisioning-droplet')
     expect(resumeStages).toContain('CONFIGURING/installing-packages')
     expect(resumeStages.at(-1)).toBe('ACTIVE/active')
+    expect(r.neither).toEqual([])
+  })
+
+  it('gives the resumed droplet the keys it was deployed with: none for "None", exactly the chosen ones; Settings\' only for older records', async () => {
+    const FINGERPRINT = '3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa'
+    const r = await rig()
+    await updateSettings(r.services.store, { sshKeys: ['512189'] })
+    const [none, chosen, old] = await Promise.all([activeDesktop(r, []), activeDesktop(r, [FINGERPRINT]), activeDesktop(r)])
+    // A record from before the choice was kept: no sshKeys field at all.
+    await r.services.store.update((draft) => {
+      const record = draft.deployments.find((d) => d.id === old.id)
+      if (record) delete record.sshKeys
+    })
+    const sent = new Map<string, unknown>()
+    await Promise.all(
+      [none, chosen, old].map(async (d) => {
+        await r.services.hibernation.hibernate(d.id)
+        await until(r, d.id, (x) => x.status === 'HIBERNATED')
+        await r.services.hibernation.resume(d.id)
+        const awake = await until(r, d.id, (x) => x.status === 'ACTIVE' && x.snapshotId === null)
+        sent.set(d.id, r.cloud.digitalOcean.droplets.get(awake.dropletId!)?.sshKeys)
+      }),
+    )
+    expect(sent.get(none.id)).toEqual([])
+    expect(sent.get(chosen.id)).toEqual([FINGERPRINT])
+    expect(sent.get(old.id)).toEqual([512189])
     expect(r.neither).toEqual([])
   })
 

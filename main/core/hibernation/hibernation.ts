@@ -6,6 +6,7 @@
 import type { Deployment, HibernationProgress } from '../../../preload/contract'
 import { generateDeploymentCertificate } from '../certificate'
 import { deploymentTag, publicIpv4, systemClock } from '../digitalocean'
+import { checkedSshKeys } from '../digitalocean/config'
 import type { Clock, CloudSnapshot, CreateDropletInput, DeleteOutcome, Droplet } from '../digitalocean'
 import type { SecretsPort, StorePort, StoredDeploymentSecrets } from '../engine/engine'
 import { NO_CHECKS, STAGE_PERCENT } from '../engine/progress'
@@ -372,6 +373,8 @@ export class Hibernation {
     if (secrets === null) {
       throw new AppError('secrets-missing', `The passwords of "${d.name}" are no longer in the keychain, so it cannot be resumed.`)
     }
+    // The keys the desktop was deployed with ("None" stays none); records from before that: Settings' keys.
+    const sshKeys = d.sshKeys !== undefined ? checkedSshKeys(d.sshKeys, `the record of "${d.name}"`) : this.options.sshKeys()
     const { userData, certFingerprint } = await this.resumeUserData(d, secrets)
     const now = this.nowIso()
     const resuming = await this.patch(d.id, (x) =>
@@ -397,7 +400,7 @@ export class Hibernation {
         size: d.size,
         image: Number(d.snapshotId),
         userData,
-        sshKeys: this.options.sshKeys(),
+        sshKeys,
         tags: [OWNERSHIP_TAG, deploymentTag(d.id)],
       })
       return (

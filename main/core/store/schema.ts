@@ -83,6 +83,8 @@ const deploymentSchema = z.object({
     .nullable()
     .default(null),
   displayName: z.string().max(200).nullable().optional(),
+  // The deploy's SSH key choice (ids or fingerprints); files from before it keep none, and Settings' keys apply.
+  sshKeys: z.array(z.string().min(1)).max(50).optional(),
 })
 
 export const CONSTITUTION_NAME_MAX = 80

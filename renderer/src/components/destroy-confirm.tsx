@@ -1,6 +1,6 @@
 // Destroy with guards: a desktop that has been up a while asks the user to confirm that its files are
 // lost and says what it cost; afterwards a toast says "Destroyed — billing stopped — total $0.21".
-// Destroyed cards offer "Deploy again" with the same constitution.
+// Destroyed cards offer "Deploy again" with the same constitution (and the same SSH keys ticked).
 import { useEffect, useId, useState } from 'react'
 import type { Deployment } from '../../../preload/contract'
 import { costSoFar, money } from '../format'
@@ -117,7 +117,7 @@ export function DeployAgain({ deployment: d, title }: { deployment: Deployment; 
   if (!exists) return null
   return (
     <div className="card-actions">
-      <button type="button" className="button" onClick={() => set({ deployTarget: d.constitutionId })} aria-label={`Deploy ${title} again`}>
+      <button type="button" className="button" onClick={() => set({ deployTarget: d.constitutionId, deploySshKeys: d.sshKeys ?? null })} aria-label={`Deploy ${title} again`}>
         Deploy again
       </button>
     </div>
@@ -162,7 +162,11 @@ export function DestroyAndRetry({ deployment: d, title }: { deployment: Deployme
     setProblem(null)
     const destroyed = await guarded(() => window.dictumal.deployments.destroy(d.id))
     if (destroyed?.ok) {
-      const created = await guarded(() => window.dictumal.deployments.create({ constitutionId: d.constitutionId, region: d.region, size: d.size }))
+      // The same SSH keys too ("None" stays none); older records have none kept, and Settings' keys apply.
+      const sshKeys = d.sshKeys
+      const created = await guarded(() =>
+        window.dictumal.deployments.create({ constitutionId: d.constitutionId, region: d.region, size: d.size, ...(sshKeys ? { sshKeys } : {}) }),
+      )
       if (created && !created.ok) setProblem(created.error.hint ? `${created.error.message} ${created.error.hint}` : created.error.message)
     } else if (destroyed) {
       setProblem(destroyed.error.message)

@@ -19,13 +19,20 @@ function isDefault(key: SshKeyOption, defaults: readonly string[]): boolean {
 }
 
 /**
- * The choice as fingerprints, or null while it is not known (keys still loading, or they could not be
- * listed): then the deploy sends none and the engine uses Settings' keys.
+ * The choice as fingerprints, or null while it is not known (keys or Settings still loading, or not
+ * listed): then the deploy sends `fallback` — the earlier desktop's keys for a redeploy, else nothing,
+ * and the engine uses Settings' keys. `earlier`: the keys of the desktop deployed again, ticked first.
  */
-export function useSshKeyChoice(): { keys: Result<SshKeyOption[]> | null; chosen: string[] | null; setChosen(next: string[]): void } {
+export function useSshKeyChoice(earlier?: readonly string[] | null): {
+  keys: Result<SshKeyOption[]> | null
+  chosen: string[] | null
+  setChosen(next: string[]): void
+  fallback: string[] | undefined
+} {
   const [settings, setSettings] = useState<SettingsView | null>(null)
   const [keys, setKeys] = useState<Result<SshKeyOption[]> | null>(null)
   const [chosen, setChosen] = useState<string[] | null>(null)
+  const [start] = useState(() => (earlier ? [...earlier] : null))
   useEffect(() => {
     // Both asked afresh each time the dialog opens: keys come and go at DigitalOcean, Settings may have changed.
     let live = true
@@ -40,13 +47,29 @@ export function useSshKeyChoice(): { keys: Result<SshKeyOption[]> | null; chosen
     }
   }, [])
   useEffect(() => {
-    if (chosen !== null || keys === null || !keys.ok || settings === null) return
-    setChosen(keys.value.filter((k) => isDefault(k, defaultsOf(settings))).map((k) => k.fingerprint))
-  }, [keys, settings, chosen])
-  return { keys, chosen, setChosen }
+    if (chosen !== null || keys === null || !keys.ok) return
+    const defaults = start ?? (settings === null ? null : defaultsOf(settings))
+    if (defaults === null) return
+    setChosen(keys.value.filter((k) => isDefault(k, defaults)).map((k) => k.fingerprint))
+  }, [keys, settings, chosen, start])
+  return { keys, chosen, setChosen, fallback: start ?? undefined }
 }
 
-export function SshKeyChoice({ keys, chosen, onChange, disabled }: { keys: Result<SshKeyOption[]> | null; chosen: string[] | null; onChange(next: string[]): void; disabled?: boolean }) {
+export function SshKeyChoice({
+  keys,
+  chosen,
+  onChange,
+  disabled,
+  earlier = false,
+}: {
+  keys: Result<SshKeyOption[]> | null
+  chosen: string[] | null
+  onChange(next: string[]): void
+  disabled?: boolean
+  /** Deploying a desktop again: until the choice is known, it gets the keys of the one before. */
+  earlier?: boolean
+}) {
+  const unknown = earlier ? 'the keys of the desktop it replaces' : 'the keys chosen in Settings, if any'
   const note = (
     <p className="muted small" data-testid="ssh-log-note">
       With an SSH key you can also read the setup log over SSH: <code>ssh root@&lt;IP&gt; tail -f /var/log/dictumal-init.log</code>.
@@ -61,7 +84,7 @@ export function SshKeyChoice({ keys, chosen, onChange, disabled }: { keys: Resul
         </p>
       ) : !keys.ok ? (
         <p className="note warn" role="status" data-testid="ssh-keys-problem">
-          Your SSH keys could not be listed ({keys.error.message.replace(/\.$/, '')}); you can still deploy, and the droplet gets the keys chosen in Settings, if any.
+          Your SSH keys could not be listed ({keys.error.message.replace(/\.$/, '')}); you can still deploy, and the droplet gets {unknown}.
         </p>
       ) : keys.value.length === 0 ? (
         <p className="muted small" data-testid="ssh-keys-none">
@@ -78,6 +101,8 @@ export function SshKeyChoice({ keys, chosen, onChange, disabled }: { keys: Resul
               <input
                 type="checkbox"
                 checked={chosen?.includes(k.fingerprint) ?? false}
+                // Until Settings is known the boxes would lie about what the droplet gets: they wait.
+                disabled={chosen === null}
                 onChange={(e) => {
                   const rest = (chosen ?? []).filter((f) => f !== k.fingerprint)
                   onChange(e.target.checked ? [...rest, k.fingerprint] : rest)
@@ -89,7 +114,11 @@ export function SshKeyChoice({ keys, chosen, onChange, disabled }: { keys: Resul
             </label>
           ))}
           <p className="muted small" data-testid="ssh-keys-summary">
-            {chosen === null || chosen.length === 0
+            {chosen === null
+              ? earlier
+                ? 'The keys of the desktop it replaces.'
+                : 'The keys chosen in Settings, if any (the boxes can be changed once Dictumal has read its settings).'
+              : chosen.length === 0
               ? 'None: nobody can log in over SSH; the setup log is still readable in Dictumal.'
               : `${chosen.length} ${chosen.length === 1 ? 'key' : 'keys'} chosen (Settings decides which are ticked first).`}
           </p>

@@ -55,7 +55,12 @@ export function DeployDialog({ target }: { target: string }) {
   const [name, setName] = useState('')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<UserError | null>(null)
-  const ssh = useSshKeyChoice()
+  // "Deploy again" hands over the earlier desktop's keys; taken once, so the next dialog starts from Settings.
+  const [earlier] = useState(() => useAppStore.getState().deploySshKeys)
+  useEffect(() => {
+    if (useAppStore.getState().deploySshKeys !== null) set({ deploySshKeys: null })
+  }, [set])
+  const ssh = useSshKeyChoice(earlier)
 
   useEffect(() => {
     // Prices and availability change: ask DigitalOcean afresh each time the dialog opens.
@@ -90,8 +95,9 @@ export function DeployDialog({ target }: { target: string }) {
     if (!constitutionId || !region || !size) return
     setBusy(true)
     setError(null)
-    // Keys not listed (still loading, or DigitalOcean refused): none are sent, and Settings' keys apply.
-    const sshKeys = ssh.chosen ?? undefined
+    // Choice not known (keys or Settings still loading, or DigitalOcean refused): the earlier desktop's
+    // keys for a redeploy, else none are sent and Settings' keys apply.
+    const sshKeys = ssh.chosen ?? ssh.fallback
     const result = await guarded(() => window.dictumal.deployments.create({ constitutionId, region, size, fresh, ...(sshKeys ? { sshKeys } : {}) }))
     setBusy(false)
     if (!result) return
@@ -201,7 +207,7 @@ export function DeployDialog({ target }: { target: string }) {
             </div>
           </dl>
           <DeployPath region={region} fresh={fresh} onFresh={setFresh} disabled={busy} />
-          <SshKeyChoice keys={ssh.keys} chosen={ssh.chosen} onChange={ssh.setChosen} disabled={busy} />
+          <SshKeyChoice keys={ssh.keys} chosen={ssh.chosen} onChange={ssh.setChosen} disabled={busy} earlier={earlier !== null} />
         </>
       )}
       {usage && (
