@@ -212,6 +212,23 @@ describe('resume', () => {
     expect(r.neither).toEqual([])
   })
 
+  it('leaves out a key deleted from the account since the deploy, instead of DigitalOcean refusing the resume', async () => {
+    const alice = { id: 512189, fingerprint: '3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa', public_key: 'ssh-ed25519 AAAA alice', name: 'alice' }
+    const bob = { id: 512190, fingerprint: '9c:0a:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee', public_key: 'ssh-ed25519 AAAA bob', name: 'bob' }
+    const account = [alice, bob]
+    const r = await rig({ digitalOcean: { sshKeys: account } })
+    const active = await activeDesktop(r, [alice.fingerprint, String(bob.id)])
+    expect(r.cloud.digitalOcean.droplets.get(active.dropletId!)?.sshKeys).toEqual([alice.fingerprint, bob.id])
+    await r.services.hibernation.hibernate(active.id)
+    await until(r, active.id, (d) => d.status === 'HIBERNATED')
+    account.splice(account.indexOf(bob), 1)
+    await r.services.hibernation.resume(active.id)
+    const awake = await until(r, active.id, (d) => d.status === 'ACTIVE' && d.snapshotId === null)
+    expect(r.cloud.digitalOcean.droplets.get(awake.dropletId!)?.sshKeys).toEqual([alice.fingerprint])
+    // The record keeps what was chosen: the key is left out of this create only.
+    expect(awake.sshKeys).toEqual([alice.fingerprint, String(bob.id)])
+  })
+
   it('a resume that never becomes usable deletes the new droplet and stays HIBERNATED', async () => {
     const r = await rig({ env: { DICTUMAL_CONFIGURING_TIMEOUT_S: '2' } })
     const active = await activeDesktop(r)

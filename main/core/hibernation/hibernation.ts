@@ -24,6 +24,8 @@ export interface HibernationCloud extends SnapshotCloud {
   deleteSnapshot(id: string): Promise<DeleteOutcome>
   listSnapshots(): Promise<CloudSnapshot[]>
   listDropletsByTag(tag: string): Promise<Droplet[]>
+  /** The account's SSH keys: a resume leaves out keys deleted since the desktop was deployed. */
+  listSshKeys?(): Promise<{ id: number; fingerprint: string }[]>
 }
 
 export interface HibernationOptions {
@@ -374,7 +376,9 @@ export class Hibernation {
       throw new AppError('secrets-missing', `The passwords of "${d.name}" are no longer in the keychain, so it cannot be resumed.`)
     }
     // The keys the desktop was deployed with ("None" stays none); records from before that: Settings' keys.
-    const sshKeys = d.sshKeys !== undefined ? checkedSshKeys(d.sshKeys, `the record of "${d.name}"`) : this.options.sshKeys()
+    const sshKeys = await this.stillInAccount(
+      d.sshKeys !== undefined ? checkedSshKeys(d.sshKeys, `the record of "${d.name}"`) : this.options.sshKeys(),
+    )
     const { userData, certFingerprint } = await this.resumeUserData(d, secrets)
     const now = this.nowIso()
     const resuming = await this.patch(d.id, (x) =>
@@ -416,6 +420,25 @@ export class Hibernation {
       log.warn('hibernation', `resume of ${d.id.slice(0, 8)} is unconfirmed; watching its tag`, error)
       return this.find(d.id)
     }
+  }
+
+  /**
+   * The keys DigitalOcean still has. One deleted from the account since the deploy would make it refuse
+   * the resume, and the desktop could not wake; the snapshot's own authorized_keys still hold it anyway.
+   * When the keys cannot be listed, they go as they are (DigitalOcean says if one is gone).
+   */
+  private async stillInAccount(keys: string[]): Promise<string[]> {
+    if (keys.length === 0 || this.cloud.listSshKeys === undefined) return keys
+    let account: { id: number; fingerprint: string }[]
+    try {
+      account = await this.cloud.listSshKeys()
+    } catch {
+      return keys
+    }
+    const known = new Set(account.flatMap((k) => [String(k.id), k.fingerprint.toLowerCase()]))
+    const kept = keys.filter((k) => known.has(k.toLowerCase()))
+    if (kept.length < keys.length) log.info('hibernation', `resuming without ${keys.length - kept.length} SSH key(s) no longer in the account`)
+    return kept
   }
 
   private async resumeUserData(d: Deployment, secrets: StoredDeploymentSecrets): Promise<{ userData: string; certFingerprint: string }> {
