@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { NetworkProber } from './engine'
+import { NetworkProber } from './network-prober'
 
 // Addresses where nothing listens: every probe is refused at once, which is all these tests need.
 const quiet = (n: number) => `127.0.0.${240 + n}`
