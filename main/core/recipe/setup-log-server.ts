@@ -174,13 +174,20 @@ class Handler(BaseHTTPRequestHandler):
         return hmac.compare_digest(given, EXPECTED)
 
     def do_GET(self):
+        # The answer has its own time; then a next request on this connection has REQUEST_SECONDS.
+        self.deadline = time.monotonic() + BODY_SECONDS
+        try:
+            self.answer()
+        finally:
+            self.deadline = time.monotonic() + REQUEST_SECONDS
+
+    def answer(self):
         if self.path.split("?", 1)[0] != "${SETUP_LOG_PATH}" or not self.authorized():
             return self.not_found()
         try:
             log = open(LOG, "rb")
         except OSError:
             return self.not_found()
-        self.deadline = time.monotonic() + BODY_SECONDS
         with log:
             size = os.fstat(log.fileno()).st_size
             wanted = suffix_length(self.headers.get("Range"))
@@ -204,7 +211,6 @@ class Handler(BaseHTTPRequestHandler):
                     break
                 self.wfile.write(chunk)
                 length -= len(chunk)
-        self.deadline = time.monotonic() + REQUEST_SECONDS
 
     do_HEAD = do_GET
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = not_found
