@@ -56,7 +56,7 @@ export const NGINX_SETUP_LOG_CLOSED = 'return 404;'
  * printed on stdout) exist so tests can run it unprivileged on loopback; DICTUMAL_REQUEST_SECONDS and
  * DICTUMAL_BODY_SECONDS so they can watch its deadlines without waiting for the real ones.
  *
- * Open to anyone who can reach 443, it bounds what one client can hold: at most MAX_CONNECTIONS at
+ * Open to anyone who can reach 443, it bounds what one client can hold: at most 32 connections at
  * once (more are closed at once), and each connection has one deadline, not a per-read timeout a
  * client can renew byte by byte: REQUEST_SECONDS from accept for the TLS handshake and the request
  * headers, then BODY_SECONDS for the answer (a slow link may need long for 64 KiB, but not forever),
@@ -78,10 +78,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CHUNK = 65536
-MAX_CONNECTIONS = 32
 REQUEST_SECONDS = float(os.environ.get("DICTUMAL_REQUEST_SECONDS", "20"))
 BODY_SECONDS = float(os.environ.get("DICTUMAL_BODY_SECONDS", "120"))
-SLOTS = threading.BoundedSemaphore(MAX_CONNECTIONS)
+SLOTS = threading.BoundedSemaphore(32)
 
 
 def credential(name):
@@ -93,7 +92,7 @@ def credential(name):
 
 with open(credential("log-key"), encoding="ascii") as key_file:
     KEY = key_file.read().strip()
-if len(KEY) != 64 or any(c not in "0123456789abcdef" for c in KEY):
+if not re.fullmatch("[0-9a-f]{64}", KEY):
     sys.exit("setup-log-server: the log key is malformed")
 EXPECTED = ("Bearer " + KEY).encode("ascii")
 LOG = os.environ.get("DICTUMAL_SETUP_LOG", "${DROPLET_PATHS.log}")
@@ -102,43 +101,37 @@ TLS.minimum_version = ssl.TLSVersion.TLSv1_2
 TLS.load_cert_chain(credential("cert.pem"), credential("key.pem"))
 
 
-# N of "bytes=-N"; None for no Range or any other form (then the whole log is sent).
+# N of "bytes=-N"; None (the whole log) for anything else
 def suffix_length(header):
     if header is None or not header.startswith("bytes=-"):
         return None
     digits = header[len("bytes=-"):].strip()
-    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    # ASCII only: str.isdigit() takes "²", int() does not
     if not re.fullmatch(r"[0-9]{1,18}", digits) or int(digits) == 0:
         return None
     return int(digits)
 
 
-# The connection's reads and writes, each given only what is left of the handler's deadline (a socket
-# timeout alone restarts with every byte that arrives).
+# I/O gets what is left of the deadline (a timeout alone restarts with each byte)
 class Deadlined(io.RawIOBase):
     def __init__(self, handler):
-        super().__init__()
         self.handler = handler
-
-    def left(self):
-        left = self.handler.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the connection's deadline passed")
-        self.handler.connection.settimeout(left)
 
     def readable(self):
         return True
 
-    def writable(self):
-        return True
+    def sock(self):
+        left = self.handler.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        self.handler.connection.settimeout(left)
+        return self.handler.connection
 
     def readinto(self, buffer):
-        self.left()
-        return self.handler.connection.recv_into(buffer)
+        return self.sock().recv_into(buffer)
 
     def write(self, data):
-        self.left()
-        self.handler.connection.sendall(data)
+        self.sock().sendall(data)
         return len(data)
 
 
@@ -174,7 +167,6 @@ class Handler(BaseHTTPRequestHandler):
         return hmac.compare_digest(given, EXPECTED)
 
     def do_GET(self):
-        # The answer has its own time; then a next request on this connection has REQUEST_SECONDS.
         self.deadline = time.monotonic() + BODY_SECONDS
         try:
             self.answer()
@@ -218,7 +210,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 64  # the listen backlog: connections beyond it would wait for SYN retries
+    request_queue_size = 64
 
     def server_bind(self):
         if self.address_family == socket.AF_INET6:
@@ -226,28 +218,22 @@ class Server(ThreadingHTTPServer):
         super().server_bind()
 
     def process_request(self, request, client_address):
-        # A free slot or the connection is closed now; the deadline counts from here, the accept.
-        if not SLOTS.acquire(blocking=False):
-            self.shutdown_request(request)
-            return
-        deadline = time.monotonic() + REQUEST_SECONDS
-        thread = threading.Thread(target=self.serve_connection, args=(request, client_address, deadline), daemon=True)
-        try:
-            thread.start()
-        except RuntimeError:  # no thread to be had (TasksMax): as if all slots were taken
-            SLOTS.release()
-            self.shutdown_request(request)
+        if SLOTS.acquire(blocking=False):
+            deadline = time.monotonic() + REQUEST_SECONDS
+            try:
+                return threading.Thread(target=self.serve_connection, args=(request, client_address, deadline), daemon=True).start()
+            except RuntimeError:
+                SLOTS.release()
+        self.shutdown_request(request)  # no slot (or thread) free: closed at once
 
     def serve_connection(self, request, client_address, deadline):
-        # The TLS handshake happens here, in the connection's own thread, within the deadline (Python
-        # bounds a whole handshake by the socket timeout): a client that never finishes it holds up no
-        # one else, and not for long.
+        # Python bounds a whole TLS handshake by the timeout
         try:
             request.settimeout(max(0.001, deadline - time.monotonic()))
             with TLS.wrap_socket(request, server_side=True) as tls:
                 self.RequestHandlerClass(tls, client_address, self, deadline)
         except Exception:
-            pass  # a failed handshake, a dropped client or a passed deadline is not news
+            pass  # a failed handshake, a dropped client, a passed deadline: not news
         finally:
             self.shutdown_request(request)
             SLOTS.release()
