@@ -230,7 +230,7 @@ describe.skipIf(pythonMissing)('the setup log server, run for real on loopback',
     }
   })
 
-  describe('bounds what one client can hold (deadlines shortened here: 2 s for a request, 3 s for an answer)', () => {
+  describe('bounds what one client can hold (deadlines shortened here: 3 s for a request, 3 s for an answer)', () => {
     let limited: ChildProcess
     let limitedPort: number
     let bigLog: string
@@ -239,7 +239,7 @@ describe.skipIf(pythonMissing)('the setup log server, run for real on loopback',
       bigLog = join(dir, 'big.log')
       writeFileSync(bigLog, '')
       truncateSync(bigLog, 32 * 1024 * 1024)
-      const started = await start(`${key}\n`, { DICTUMAL_SETUP_LOG: bigLog, DICTUMAL_REQUEST_SECONDS: '2', DICTUMAL_BODY_SECONDS: '3' })
+      const started = await start(`${key}\n`, { DICTUMAL_SETUP_LOG: bigLog, DICTUMAL_REQUEST_SECONDS: '3', DICTUMAL_BODY_SECONDS: '3' })
       limited = started.child
       limitedPort = await started.port
     })
@@ -267,8 +267,8 @@ describe.skipIf(pythonMissing)('the setup log server, run for real on loopback',
       try {
         const closed = await Promise.all([closedAt(handshake, t0, 9000), closedAt(headers, t0, 9000)])
         for (const ms of closed) {
-          expect(ms).toBeGreaterThan(1500)
-          expect(ms).toBeLessThan(5000)
+          expect(ms).toBeGreaterThan(2500)
+          expect(ms).toBeLessThan(6500)
         }
         expect(i).toBeGreaterThan(5) // it did keep sending until then
       } finally {
@@ -315,8 +315,9 @@ describe.skipIf(pythonMissing)('the setup log server, run for real on loopback',
       )
       try {
         const closedBy = idle.map((socket) => closedAt(socket, t0, 10_000))
-        await sleep(1000)
-        expect(closedCount).toBe(8)
+        while (closedCount < 8 && Date.now() - t0 < 2000) await sleep(50)
+        await sleep(200)
+        expect(closedCount).toBe(8) // well before the 3 s deadline of the 32 others
         const threads = Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${limited.pid}/status`, 'utf8'))?.[1])
         expect(threads).toBeLessThanOrEqual(33)
         // The app polls; within the deadline of the idle ones it is answered.
@@ -327,8 +328,8 @@ describe.skipIf(pythonMissing)('the setup log server, run for real on loopback',
           else await sleep(250)
         }
         expect(answered?.body.toString()).toBe('small again\n')
-        expect(Date.now() - t0).toBeLessThan(6000)
-        for (const ms of await Promise.all(closedBy)) expect(ms).toBeLessThan(5000)
+        expect(Date.now() - t0).toBeLessThan(7000)
+        for (const ms of await Promise.all(closedBy)) expect(ms).toBeLessThan(6500)
       } finally {
         for (const socket of idle) socket.destroy()
       }
