@@ -134,23 +134,17 @@ async function watchSetupLogBeforeNginx(userData: string): Promise<EarlyLog> {
   throw new Error(`The setup log was not served within ${SETUP_TIMEOUT_MS / 1000} s (last answer: ${last}).`)
 }
 
-let keyNoted = false
 /**
  * The deployment's log key as the app holds it (the keychain), checked against the one the droplet got.
- * Until the keychain keeps it (main/core/secrets.ts stores only the fields it knows), the one in the
- * user data stands in, and the rehearsal says so once.
+ * The keychain must have it: a deployment made by this build stores it (main/core/secrets.ts).
  */
 async function logKeyOf(id: string, userData = state.created!.userData): Promise<string> {
+  const { logKey } = await state.cli!.secrets(id)
+  if (logKey === undefined) throw new Error(`The keychain entry of deployment ${id} has no logKey, so the app could not read the setup log.`)
   const onDroplet = readUserData(userData).files.get(DROPLET_PATHS.logKey)?.content.trim()
   if (onDroplet === undefined) throw new Error(`The user data carries no ${DROPLET_PATHS.logKey}.`)
-  const { logKey } = await state.cli!.secrets(id)
-  if (logKey !== undefined) {
-    expect(logKey, 'the log key in the keychain is the one the droplet got').toBe(onDroplet)
-    return logKey
-  }
-  if (!keyNoted) log(`the keychain entry has no logKey (main/core/secrets.ts does not keep it yet): using the one in the user data`)
-  keyNoted = true
-  return onDroplet
+  expect(logKey, 'the log key in the keychain is the one the droplet got').toBe(onDroplet)
+  return logKey
 }
 
 /** The setup log after ACTIVE (Nginx), asked with the key, without, with a wrong one, and over port 80. */
@@ -529,6 +523,21 @@ if (problem !== null) {
       const status = await inside('cat /proc/$(systemctl show -p MainPID --value dictumal-setup-log.service)/status')
       expect(/^Uid:\s+(\d+)/m.exec(status)?.[1]).not.toBe('0')
       expect(/^CapEff:\s+(\w+)/m.exec(status)?.[1]).toBe('0000000000000400')
+      // Its caps as systemd took them (the unit is accepted with them, and the server started under
+      // them), and as the kernel holds them where this container lets systemd set them (cgroup v2, or
+      // v1 with writable pids/memory hierarchies; a droplet is v2).
+      const limits = await inside('systemctl show -p TasksMax -p MemoryMax -p ControlGroup dictumal-setup-log.service')
+      const shown = Object.fromEntries(limits.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)))
+      expect(shown.TasksMax).toBe('64')
+      expect(shown.MemoryMax).toBe(String(64 * 1024 * 1024))
+      const cgroup = shown.ControlGroup ?? ''
+      const kernel = await inside(
+        `for f in /sys/fs/cgroup${cgroup}/pids.max /sys/fs/cgroup${cgroup}/memory.max /sys/fs/cgroup/pids${cgroup}/pids.max /sys/fs/cgroup/memory${cgroup}/memory.limit_in_bytes; do [ -r "$f" ] && echo "$f=$(cat "$f")"; done; true`,
+      )
+      log(`the small server's limits in the kernel: ${kernel.trim().replaceAll('\n', ', ') || 'none this container lets systemd set'}`)
+      for (const line of kernel.trim().split('\n').filter(Boolean)) {
+        expect(line).toMatch(line.includes('pids') ? /=64$/ : /=67108864$/)
+      }
       expect((await fetchSetupLog(MACHINE_ADDRESS, d.certFingerprint!, null)).status).toBe(404)
       const agent = pinnedAgent(d.certFingerprint!, 3000)
       expect(await probeGuacamoleHttps(MACHINE_ADDRESS, agent, 3000).finally(() => agent.close())).toBe(false)

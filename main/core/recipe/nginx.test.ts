@@ -29,6 +29,8 @@ interface Reply {
 }
 
 const LOG_KEY = generateDeploymentSecrets().logKey!
+/** The key with its last character changed: always wrong (a fixed last '0' would equal it 1 time in 16). */
+const WRONG_LOG_KEY = `${LOG_KEY.slice(0, -1)}${LOG_KEY.endsWith('0') ? '1' : '0'}`
 const SETUP_LOG = Array.from({ length: 300 }, (_, i) => `==> 2026-12-01T10:00:00Z step install-packages line ${i} ✓\n`).join('')
 
 async function freePort(): Promise<number> {
@@ -225,7 +227,7 @@ describe.skipIf(nginxMissing)('the Nginx site, served for real', () => {
     expect(plain.status).toBe(301)
     expect(plain.body).not.toContain('install-packages')
     await get(true, SETUP_LOG_PATH, 'GET', { authorization: setupLogAuthorization(LOG_KEY) })
-    await get(true, SETUP_LOG_PATH, 'GET', { authorization: `Bearer ${LOG_KEY.slice(0, -1)}0` })
+    await get(true, SETUP_LOG_PATH, 'GET', { authorization: `Bearer ${WRONG_LOG_KEY}` })
     const access = readFileSync(join(dir, 'access.log'), 'utf8')
     expect(access).toMatch(/"GET \/dictumal\/setup-log HTTP\/1\.1" 200/)
     expect(access).toMatch(/"GET \/dictumal\/setup-log HTTP\/1\.1" 404/)
@@ -285,7 +287,7 @@ curl -sk -o /dev/null -w '%{http_code} ' 'https://127.0.0.2:18443/guacamole/?dat
 curl -s -o /dev/null -w '%{http_code} ' 'http://127.0.0.2:18080/guacamole/?data=${TOKEN}'
 curl -sk -o /dev/null -w '%{http_code}' 'https://127.0.0.2:18443/guacamole/api/tokens?token=${TOKEN}'
 curl -sk -o /dev/null -w ' %{http_code}' -H 'Authorization: Bearer ${LOG_KEY}' -H 'Range: bytes=-10' https://127.0.0.2:18443${SETUP_LOG_PATH}
-curl -sk -o /dev/null -w ' %{http_code}' -H 'Authorization: Bearer ${LOG_KEY.slice(0, -1)}0' https://127.0.0.2:18443${SETUP_LOG_PATH}
+curl -sk -o /dev/null -w ' %{http_code}' -H 'Authorization: Bearer ${WRONG_LOG_KEY}' https://127.0.0.2:18443${SETUP_LOG_PATH}
 `
       const result = spawnSync('unshare', ['-n', 'bash', '-c', script], { encoding: 'utf8', timeout: 30_000 })
       const read = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : '')

@@ -4,9 +4,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
-import { connect as netConnect } from 'node:net'
+import { connect as netConnect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { connect as tlsConnect } from 'node:tls'
 import { request, type Agent } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateDeploymentCertificate, type DeploymentCertificate } from '../certificate'
@@ -36,7 +37,7 @@ describe.skipIf(pythonMissing)('the setup log server, run for real on loopback',
   let port: number
   let agent: Agent
 
-  async function start(keyText: string): Promise<{ child: ChildProcess; port: Promise<number>; stderr: () => string }> {
+  async function start(keyText: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: Promise<number>; stderr: () => string }> {
     const creds = mkdtempSync(join(dir, 'creds-'))
     writeFileSync(join(creds, 'log-key'), keyText, { mode: 0o600 })
     writeFileSync(join(creds, 'cert.pem'), cert.certPem)
@@ -44,7 +45,7 @@ describe.skipIf(pythonMissing)('the setup log server, run for real on loopback',
     const script = join(dir, 'setup-log-server')
     writeFileSync(script, setupLogServerScript(), { mode: 0o755 })
     const child = spawn(PYTHON, ['-I', script], {
-      env: { PATH: process.env.PATH, CREDENTIALS_DIRECTORY: creds, DICTUMAL_SETUP_LOG: logFile, DICTUMAL_BIND: '127.0.0.1', DICTUMAL_PORT: '0' },
+      env: { PATH: process.env.PATH, CREDENTIALS_DIRECTORY: creds, DICTUMAL_SETUP_LOG: logFile, DICTUMAL_BIND: '127.0.0.1', DICTUMAL_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
@@ -81,11 +82,43 @@ describe.skipIf(pythonMissing)('the setup log server, run for real on loopback',
     rmSync(dir, { recursive: true, force: true })
   })
 
-  async function get(path: string, headers: Record<string, string> = {}, method: 'GET' | 'POST' = 'GET'): Promise<Reply> {
-    const res = await request(`https://127.0.0.1:${port}${path}`, { method, headers, dispatcher: agent, signal: AbortSignal.timeout(10_000) })
+  async function get(path: string, headers: Record<string, string> = {}, method: 'GET' | 'POST' = 'GET', to = port): Promise<Reply> {
+    const res = await request(`https://127.0.0.1:${to}${path}`, { method, headers, dispatcher: agent, signal: AbortSignal.timeout(10_000) })
     return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) }
   }
   const withKey = (extra: Record<string, string> = {}): Record<string, string> => ({ authorization: setupLogAuthorization(key), ...extra })
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+  // TLS straight to the test server (self-signed deployment certificate; the probes above pin it).
+  function tlsTo(to: number): ReturnType<typeof tlsConnect> {
+    const socket = tlsConnect({ host: '127.0.0.1', port: to, rejectUnauthorized: false })
+    socket.on('error', () => undefined)
+    return socket
+  }
+
+  /** One request as raw bytes (headers undici would not send as such) and everything answered until close. */
+  async function rawExchange(head: Buffer): Promise<Buffer> {
+    const socket = tlsTo(port)
+    await once(socket, 'secureConnect')
+    const chunks: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    const closed = once(socket, 'close')
+    socket.write(head)
+    await Promise.race([closed, sleep(10_000)])
+    socket.destroy()
+    return Buffer.concat(chunks)
+  }
+
+  /** When (ms after t0) the server closed the socket; Infinity if it had not within limitMs. */
+  function closedAt(socket: Socket, t0: number, limitMs: number): Promise<number> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(Infinity), limitMs)
+      socket.once('close', () => {
+        clearTimeout(timer)
+        resolve(Date.now() - t0)
+      })
+    })
+  }
 
   it('answers the right key with the log, and a suffix Range with exactly its last bytes (206)', async () => {
     const text = Array.from({ length: 400 }, (_, i) => `==> 2026-12-01T10:00:${String(i % 60).padStart(2, '0')}Z step line ${i}\n`).join('')
@@ -174,6 +207,135 @@ describe.skipIf(pythonMissing)('the setup log server, run for real on loopback',
     expect(cut.body.equals(odd.subarray(-3))).toBe(true)
   })
 
+  it('takes only a suffix Range of ASCII digits: any other Range gets the whole log (200), never a dropped connection', async () => {
+    const text = 'line one\nline two\nline three\n'
+    writeFileSync(logFile, text)
+    const ranges = ['bytes=-0', 'bytes=5-', 'bytes=0-4', 'bytes=-5,-3', 'bytes=0-1,-3', `bytes=-${'1'.repeat(19)}`, 'bytes=-', 'bytes=--5', 'bytes=-5x', 'items=-5']
+    for (const range of ranges) {
+      const reply = await get(SETUP_LOG_PATH, withKey({ range }))
+      expect(reply.status, range).toBe(200)
+      expect(reply.body.toString(), range).toBe(text)
+      expect(reply.headers['content-range'], range).toBeUndefined()
+    }
+    const tail = await get(SETUP_LOG_PATH, withKey({ range: 'bytes=-5' }))
+    expect(tail.status).toBe(206)
+    expect(tail.body.toString()).toBe('hree\n')
+    expect((await get(SETUP_LOG_PATH, withKey({ range: `bytes=-${'9'.repeat(18)}` }))).status).toBe(206)
+    // Digits Python's str.isdigit() takes but int() refuses, as they arrive: latin-1 bytes in a header.
+    for (const digits of ['\u00b2', '\u00b9', '1\u00b3']) {
+      const head = `GET ${SETUP_LOG_PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: ${setupLogAuthorization(key)}\r\nRange: bytes=-${digits}\r\nConnection: close\r\n\r\n`
+      const answer = await rawExchange(Buffer.from(head, 'latin1'))
+      expect(answer.toString('latin1').split('\r\n')[0], JSON.stringify(digits)).toBe('HTTP/1.1 200 OK')
+      expect(answer.subarray(answer.indexOf('\r\n\r\n') + 4).toString()).toBe(text)
+    }
+  })
+
+  describe('bounds what one client can hold (deadlines shortened here: 3 s for a request, 3 s for an answer)', () => {
+    let limited: ChildProcess
+    let limitedPort: number
+    let bigLog: string
+
+    beforeAll(async () => {
+      bigLog = join(dir, 'big.log')
+      writeFileSync(bigLog, '')
+      truncateSync(bigLog, 32 * 1024 * 1024)
+      const started = await start(`${key}\n`, { DICTUMAL_SETUP_LOG: bigLog, DICTUMAL_REQUEST_SECONDS: '3', DICTUMAL_BODY_SECONDS: '3' })
+      limited = started.child
+      limitedPort = await started.port
+    })
+
+    afterAll(async () => {
+      if (limited && limited.exitCode === null) {
+        limited.kill('SIGTERM')
+        await once(limited, 'exit')
+      }
+    })
+
+    it('cuts off a client dribbling its TLS handshake or its request headers at the deadline from accept, however steadily it sends', async () => {
+      const t0 = Date.now()
+      const handshake = netConnect(limitedPort, '127.0.0.1').on('error', () => undefined)
+      await once(handshake, 'connect')
+      handshake.write(Buffer.from([0x16, 0x03, 0x01, 0x3f, 0xff])) // a TLS record header promising 16 KiB of handshake
+      const headers = tlsTo(limitedPort)
+      await once(headers, 'secureConnect')
+      const dribble = `GET ${SETUP_LOG_PATH} HTTP/1.1\r\n${'X-Pad: a\r\n'.repeat(1000)}`
+      let i = 0
+      const timer = setInterval(() => {
+        if (!handshake.destroyed) handshake.write(Buffer.from([0]))
+        if (!headers.destroyed) headers.write(dribble[i++]!)
+      }, 200)
+      try {
+        const closed = await Promise.all([closedAt(handshake, t0, 9000), closedAt(headers, t0, 9000)])
+        for (const ms of closed) {
+          expect(ms).toBeGreaterThan(2500)
+          expect(ms).toBeLessThan(6500)
+        }
+        expect(i).toBeGreaterThan(5) // it did keep sending until then
+      } finally {
+        clearInterval(timer)
+        handshake.destroy()
+        headers.destroy()
+      }
+    }, 15_000)
+
+    it('ends an answer a slow reader has not taken within its deadline', async () => {
+      const socket = tlsTo(limitedPort)
+      await once(socket, 'secureConnect')
+      let received = 0
+      let slow = true
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length
+        if (slow) {
+          socket.pause()
+          setTimeout(() => socket.resume(), 250)
+        }
+      })
+      const t0 = Date.now()
+      const closed = closedAt(socket, t0, 30_000)
+      socket.write(`GET ${SETUP_LOG_PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: ${setupLogAuthorization(key)}\r\n\r\n`)
+      await sleep(5000) // past the 3 s the answer may take
+      expect(received).toBeGreaterThan(0)
+      slow = false
+      socket.resume()
+      expect(await closed).toBeLessThan(30_000)
+      expect(received).toBeLessThan(32 * 1024 * 1024) // cut short: reading at full speed now did not get the rest
+    }, 40_000)
+
+    it('holds at most 32 connections (more are closed at once) and answers a keyed request as soon as idle ones pass their deadline', async () => {
+      writeFileSync(bigLog, 'small again\n')
+      const t0 = Date.now()
+      let closedCount = 0
+      const idle = await Promise.all(
+        Array.from({ length: 40 }, async () => {
+          const socket = netConnect(limitedPort, '127.0.0.1').on('error', () => undefined)
+          socket.once('close', () => closedCount++)
+          await once(socket, 'connect')
+          return socket
+        }),
+      )
+      try {
+        const closedBy = idle.map((socket) => closedAt(socket, t0, 10_000))
+        while (closedCount < 8 && Date.now() - t0 < 2000) await sleep(50)
+        await sleep(200)
+        expect(closedCount).toBe(8) // well before the 3 s deadline of the 32 others
+        const threads = Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${limited.pid}/status`, 'utf8'))?.[1])
+        expect(threads).toBeLessThanOrEqual(33)
+        // The app polls; within the deadline of the idle ones it is answered.
+        let answered: Reply | null = null
+        while (answered === null && Date.now() - t0 < 10_000) {
+          const reply = await get(SETUP_LOG_PATH, withKey(), 'GET', limitedPort).catch(() => null)
+          if (reply?.status === 200) answered = reply
+          else await sleep(250)
+        }
+        expect(answered?.body.toString()).toBe('small again\n')
+        expect(Date.now() - t0).toBeLessThan(7000)
+        for (const ms of await Promise.all(closedBy)) expect(ms).toBeLessThan(6500)
+      } finally {
+        for (const socket of idle) socket.destroy()
+      }
+    }, 20_000)
+  })
+
   it('answers 404 while there is no log, and keeps serving others while a client stalls its TLS handshake', async () => {
     rmSync(logFile, { force: true })
     expect((await get(SETUP_LOG_PATH, withKey())).status).toBe(404)
@@ -208,6 +370,8 @@ describe('how the server is started and how Nginx checks the key', () => {
       'AmbientCapabilities=CAP_NET_BIND_SERVICE',
       'CapabilityBoundingSet=CAP_NET_BIND_SERVICE',
       'SupplementaryGroups=www-data',
+      'TasksMax=64',
+      'MemoryMax=64M',
       `LoadCredential=log-key:${DROPLET_PATHS.logKey}`,
       `LoadCredential=cert.pem:${DROPLET_PATHS.certPem}`,
       `LoadCredential=key.pem:${DROPLET_PATHS.keyPem}`,

@@ -14,6 +14,9 @@ export const SETUP_LOG_SERVICE = 'dictumal-setup-log'
  * the right to bind 443. The key, certificate and TLS key reach it as systemd credentials (copies only
  * this unit can read); the log itself through the www-data group, as Nginx reads it later.
  * DefaultDependencies=no because bootcmd runs before sysinit.target, which it would otherwise wait for.
+ * It faces the internet (during setup, and on a failed droplet until it is destroyed), so its threads
+ * and memory are capped too: the script itself holds at most 32 connections (33 threads), and whatever
+ * goes wrong in it cannot take more than 64 tasks or 64 MiB from the desktop being set up.
  */
 export function setupLogServerUnit(): string {
   const p = DROPLET_PATHS
@@ -33,6 +36,8 @@ CapabilityBoundingSet=CAP_NET_BIND_SERVICE
 NoNewPrivileges=yes
 ProtectHome=yes
 PrivateDevices=yes
+TasksMax=64
+MemoryMax=64M
 `
 }
 
@@ -48,20 +53,34 @@ export const NGINX_SETUP_LOG_CLOSED = 'return 404;'
 /**
  * /usr/local/lib/dictumal/setup-log-server. Reads its key and certificate from $CREDENTIALS_DIRECTORY
  * (systemd's LoadCredential=). DICTUMAL_SETUP_LOG, DICTUMAL_BIND and DICTUMAL_PORT (0: any free port,
- * printed on stdout) exist so tests can run it unprivileged on loopback.
+ * printed on stdout) exist so tests can run it unprivileged on loopback; DICTUMAL_REQUEST_SECONDS and
+ * DICTUMAL_BODY_SECONDS so they can watch its deadlines without waiting for the real ones.
+ *
+ * Open to anyone who can reach 443, it bounds what one client can hold: at most 32 connections at
+ * once (more are closed at once), and each connection has one deadline, not a per-read timeout a
+ * client can renew byte by byte: REQUEST_SECONDS from accept for the TLS handshake and the request
+ * headers, then BODY_SECONDS for the answer (a slow link may need long for 64 KiB, but not forever),
+ * then REQUEST_SECONDS again for a next request on the same connection.
  */
 export function setupLogServerScript(): string {
   return `#!/usr/bin/python3
 # Dictumal setup log server: GET ${SETUP_LOG_PATH} over HTTPS with "Authorization: Bearer <log key>"
 # answers the log (a suffix Range "bytes=-N" gives its last N bytes); anything else is 404.
 import hmac
+import io
 import os
+import re
 import socket
 import ssl
 import sys
+import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CHUNK = 65536
+REQUEST_SECONDS = float(os.environ.get("DICTUMAL_REQUEST_SECONDS", "20"))
+BODY_SECONDS = float(os.environ.get("DICTUMAL_BODY_SECONDS", "120"))
+SLOTS = threading.BoundedSemaphore(32)
 
 
 def credential(name):
@@ -73,7 +92,7 @@ def credential(name):
 
 with open(credential("log-key"), encoding="ascii") as key_file:
     KEY = key_file.read().strip()
-if len(KEY) != 64 or any(c not in "0123456789abcdef" for c in KEY):
+if not re.fullmatch("[0-9a-f]{64}", KEY):
     sys.exit("setup-log-server: the log key is malformed")
 EXPECTED = ("Bearer " + KEY).encode("ascii")
 LOG = os.environ.get("DICTUMAL_SETUP_LOG", "${DROPLET_PATHS.log}")
@@ -82,21 +101,53 @@ TLS.minimum_version = ssl.TLSVersion.TLSv1_2
 TLS.load_cert_chain(credential("cert.pem"), credential("key.pem"))
 
 
-# N of "bytes=-N"; None for no Range or any other form (then the whole log is sent).
+# N of "bytes=-N"; None (the whole log) for anything else
 def suffix_length(header):
     if header is None or not header.startswith("bytes=-"):
         return None
     digits = header[len("bytes=-"):].strip()
-    if not digits.isdigit() or len(digits) > 18 or int(digits) == 0:
+    # ASCII only: str.isdigit() takes "²", int() does not
+    if not re.fullmatch(r"[0-9]{1,18}", digits) or int(digits) == 0:
         return None
     return int(digits)
+
+
+# I/O gets what is left of the deadline (a timeout alone restarts with each byte)
+class Deadlined(io.RawIOBase):
+    def __init__(self, handler):
+        self.handler = handler
+
+    def readable(self):
+        return True
+
+    def sock(self):
+        left = self.handler.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        self.handler.connection.settimeout(left)
+        return self.handler.connection
+
+    def readinto(self, buffer):
+        return self.sock().recv_into(buffer)
+
+    def write(self, data):
+        self.sock().sendall(data)
+        return len(data)
 
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "dictumal"
     sys_version = ""
     protocol_version = "HTTP/1.1"
-    timeout = 15
+
+    def __init__(self, request, client_address, server, deadline):
+        self.deadline = deadline
+        super().__init__(request, client_address, server)
+
+    def setup(self):
+        self.connection = self.request
+        self.rfile = io.BufferedReader(Deadlined(self))
+        self.wfile = Deadlined(self)
 
     def log_message(self, format, *args):
         pass  # nothing per request: the journal stays quiet
@@ -116,6 +167,13 @@ class Handler(BaseHTTPRequestHandler):
         return hmac.compare_digest(given, EXPECTED)
 
     def do_GET(self):
+        self.deadline = time.monotonic() + BODY_SECONDS
+        try:
+            self.answer()
+        finally:
+            self.deadline = time.monotonic() + REQUEST_SECONDS
+
+    def answer(self):
         if self.path.split("?", 1)[0] != "${SETUP_LOG_PATH}" or not self.authorized():
             return self.not_found()
         try:
@@ -152,21 +210,33 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 64
 
     def server_bind(self):
         if self.address_family == socket.AF_INET6:
             self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         super().server_bind()
 
-    def finish_request(self, request, client_address):
-        # The TLS handshake happens here, in the connection's own thread, bounded by the timeout:
-        # a client that never finishes it holds up no one else.
-        request.settimeout(Handler.timeout)
-        with TLS.wrap_socket(request, server_side=True) as tls:
-            self.RequestHandlerClass(tls, client_address, self)
+    def process_request(self, request, client_address):
+        if SLOTS.acquire(blocking=False):
+            deadline = time.monotonic() + REQUEST_SECONDS
+            try:
+                return threading.Thread(target=self.serve_connection, args=(request, client_address, deadline), daemon=True).start()
+            except RuntimeError:
+                SLOTS.release()
+        self.shutdown_request(request)  # no slot (or thread) free: closed at once
 
-    def handle_error(self, request, client_address):
-        pass  # a failed handshake or a dropped client is not news
+    def serve_connection(self, request, client_address, deadline):
+        # Python bounds a whole TLS handshake by the timeout
+        try:
+            request.settimeout(max(0.001, deadline - time.monotonic()))
+            with TLS.wrap_socket(request, server_side=True) as tls:
+                self.RequestHandlerClass(tls, client_address, self, deadline)
+        except Exception:
+            pass  # a failed handshake, a dropped client, a passed deadline: not news
+        finally:
+            self.shutdown_request(request)
+            SLOTS.release()
 
 
 def serve():
