@@ -3,7 +3,7 @@ import { inline, terminalSafe, terminalSafeWriters } from './terminal-text'
 
 // Nothing a terminal would act on: C0 but newline/tab, DEL, C1, line/paragraph separators, bidi controls, lone surrogates.
 // eslint-disable-next-line no-control-regex -- the characters under test
-const DANGEROUS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]|\p{Cs}/u
+const DANGEROUS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u180E\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]|\p{Cs}/u
 
 const HOSTILE = [
   '\u001b[2J\u001b[31mred\u001b[0m', // CSI: clear screen, colour
@@ -16,6 +16,7 @@ const HOSTILE = [
   'next\u0085line\u2028sep\u2029para',
   'abc\u202Edcba\u202C \u2066iso\u2069 \u200F\u061C',
   'lone \uD800 surrogate',
+  'ad\u200Bmin \u2060x\uFEFFy\u180Ez\u2063', // invisible: two names that look alike
 ]
 
 describe('terminalSafe', () => {
@@ -28,6 +29,10 @@ describe('terminalSafe', () => {
     expect(terminalSafe('a\u009bb')).toBe('a\\u009bb')
     const plain = 'Résumé — 東京 🙂 "quoted"\ttab\nnext line'
     expect(terminalSafe(plain)).toBe(plain)
+    expect(terminalSafe('ad\u200Bmin')).toBe('ad\\u200bmin')
+    // Joiners stay: emoji sequences and scripts such as Persian need them.
+    const joined = '👩\u200D💻 می\u200Cخواهم'
+    expect(terminalSafe(joined)).toBe(joined)
   })
 
   it('turns a JSON record into the same record with those characters as JSON escapes', () => {
