@@ -9,6 +9,7 @@ import type { Deployment } from '../preload/contract'
 import { createHandlers, InvalidArgumentError, type Handlers } from '../main/core/api'
 import { createAppServices, type AppServices } from '../main/core/app-services'
 import { MemorySecrets } from '../main/core/secrets'
+import { updateSettings } from '../main/core/store'
 import { runCli } from '../main/cli/run'
 import { startFakeCloud, type FakeCloud } from './fakes/droplet-farm'
 
@@ -141,5 +142,34 @@ describe('setup log', () => {
     const out = await cli(['log', id])
     expect(out.code).toBe(1)
     expect(out.stderr).toBe('This desktop was destroyed, and its setup log went with its droplet.\n')
+  })
+})
+
+describe('dictumal deploy --ssh-keys / --no-ssh-keys', () => {
+  const dropletOf = (stdout: string) => {
+    const { id } = JSON.parse(stdout) as { id: string }
+    return [...cloud.digitalOcean.droplets.values()].find((d) => d.tags.includes(`dictumal-${id}`))
+  }
+
+  it('sends exactly the keys given for this deploy, none with --no-ssh-keys, and Settings\' without either', async () => {
+    await updateSettings(services.store, { sshKeys: ['512189'] })
+    const given = await cli(['deploy', '--constitution', constitutionId, '--fresh', '--json', '--ssh-keys', ` ${ALICE.toUpperCase()} ,`])
+    expect(given.stderr).toBe('')
+    expect(dropletOf(given.stdout)?.sshKeys).toEqual([ALICE])
+    const none = await cli(['deploy', '--constitution', constitutionId, '--fresh', '--json', '--no-ssh-keys'])
+    expect(dropletOf(none.stdout)?.sshKeys).toEqual([])
+    const settings = await cli(['deploy', '--constitution', constitutionId, '--fresh', '--json'])
+    expect(dropletOf(settings.stdout)?.sshKeys).toEqual([512189])
+  })
+
+  it('refuses both flags, an empty list and a public key line, creating nothing', async () => {
+    const before = cloud.digitalOcean.droplets.size
+    const both = await cli(['deploy', '--constitution', constitutionId, '--ssh-keys', ALICE, '--no-ssh-keys'])
+    expect(both).toMatchObject({ code: 2, stderr: expect.stringContaining('Use either --ssh-keys or --no-ssh-keys, not both.') })
+    expect((await cli(['deploy', '--constitution', constitutionId, '--ssh-keys', ' , '])).code).toBe(2)
+    const line = await cli(['deploy', '--constitution', constitutionId, '--ssh-keys', 'ssh-ed25519 AAAA'])
+    expect(line.code).toBe(1)
+    expect(line.stderr).toMatch(/^The SSH key "ssh-ed25519 AAAA" in this deploy is a public key, not a DigitalOcean key id or fingerprint;/)
+    expect(cloud.digitalOcean.droplets.size).toBe(before)
   })
 })

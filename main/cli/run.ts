@@ -38,7 +38,7 @@ Commands:
   logout                           remove the stored token
   constitution add --name NAME [--body-file FILE]
   constitution list [--json]
-  deploy --constitution ID|NAME [--region R] [--size S] [--wait] [--json] [--fresh]
+  deploy --constitution ID|NAME [--region R] [--size S] [--ssh-keys K1,K2 | --no-ssh-keys] [--wait] [--json] [--fresh]
                                    from the newest desktop image in R, or --fresh: a full install
   list [--json]                    all deployments
   status ID [--watch] [--json]     one deployment (ID may be any unique prefix)
@@ -321,11 +321,34 @@ async function settleAll(s: AppServices, json: boolean, io: CliIo): Promise<void
 async function deploy(argv: string[], io: CliIo, s: AppServices): Promise<number> {
   const { flags } = parse(
     argv,
-    { constitution: { type: 'string' }, region: { type: 'string' }, size: { type: 'string' }, wait: { type: 'boolean' }, json: { type: 'boolean' }, fresh: { type: 'boolean' } },
+    {
+      constitution: { type: 'string' },
+      region: { type: 'string' },
+      size: { type: 'string' },
+      wait: { type: 'boolean' },
+      json: { type: 'boolean' },
+      fresh: { type: 'boolean' },
+      'ssh-keys': { type: 'string' },
+      'no-ssh-keys': { type: 'boolean' },
+    },
     0,
   )
   const ref = str(flags, 'constitution')
   if (ref === undefined) usage('deploy needs --constitution ID|NAME.')
+  // This deploy's keys, as the app's deploy dialog chooses them; without either flag, Settings' keys
+  // (or DIGITALOCEAN_SSH_KEYS). The engine checks each one and says which it would refuse.
+  const keyList = str(flags, 'ssh-keys')
+  if (keyList !== undefined && flags['no-ssh-keys'] === true) usage('Use either --ssh-keys or --no-ssh-keys, not both.')
+  const sshKeys =
+    flags['no-ssh-keys'] === true
+      ? []
+      : keyList === undefined
+        ? undefined
+        : keyList
+            .split(',')
+            .map((k) => k.trim())
+            .filter((k) => k !== '')
+  if (sshKeys !== undefined && keyList !== undefined && sshKeys.length === 0) usage('--ssh-keys needs key ids or fingerprints, comma-separated; --no-ssh-keys deploys without any.')
   const found = findConstitution(s.store.read(), ref)
   if (!found.ok) throw new AppError(found.error.code, found.error.message, found.error.hint)
   const settings = s.settings()
@@ -334,6 +357,7 @@ async function deploy(argv: string[], io: CliIo, s: AppServices): Promise<number
     region: str(flags, 'region') ?? settings.defaultRegion,
     size: str(flags, 'size') ?? settings.defaultSize,
     fresh: flags.fresh === true,
+    ...(sshKeys === undefined ? {} : { sshKeys }),
   }).catch(async (e: unknown) => Promise.reject(await explainDropletLimit(e, s.client)))
   if (!flags.wait) {
     io.stdout(flags.json ? `${JSON.stringify(created)}\n` : `${humanLine(created)}\nDeploying; follow it with: dictumal status ${created.id.slice(0, 8)} --watch\n`)
