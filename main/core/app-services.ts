@@ -27,7 +27,7 @@ import {
 } from './digitalocean'
 import { Engine, type EngineOptions } from './engine/engine'
 import { Hibernation, hibernationOptionsFromEnv, type HibernationOptions } from './hibernation/hibernation'
-import { IdleWatcher } from './hibernation/idle'
+import { IdleWatcher, type IdleWatcherOptions } from './hibernation/idle'
 import { fetchBeacon, pinnedAgent, probeGuacamoleHttps } from './engine/probes'
 import { HealthWatch, healthTimingFromEnv, networkHealthProbe } from './engine/health-watch'
 import { recordFinishedSteps, setupStepNote, StepTimes } from './engine/setup-progress'
@@ -68,6 +68,8 @@ export interface AppServicesOptions {
   client?: { timeoutMs?: number; maxRetries?: number }
   /** Hibernation settings (tests: faster polling, an injected clock). */
   hibernation?: Partial<Omit<HibernationOptions, 'store' | 'secrets' | 'cloud'>>
+  /** Idle auto-hibernate settings (tests: an injected clock). */
+  idle?: Partial<Pick<IdleWatcherOptions, 'clock' | 'intervalMs'>>
 }
 
 export interface AppServices {
@@ -228,6 +230,7 @@ export async function createAppServices(options: AppServicesOptions): Promise<Ap
       await hibernation.hibernate(id)
       engine.start()
     },
+    ...(options.idle ?? {}),
   })
 
   let account: { value: AuthStatus['account']; token: string; at: number } | null = null

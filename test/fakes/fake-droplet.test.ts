@@ -196,6 +196,27 @@ describe('fake droplet', () => {
     expect(droplet.record.sessionsDeleted).toEqual([session.authToken])
   })
 
+  it('reports the last desktop activity in its beacon: null before any session, now while one is open, its end after', async () => {
+    let clock = Date.parse('2026-12-01T10:00:00Z')
+    const droplet = await boot({ ip: IP, now: () => clock, timeline: { stepMs: 1 } })
+    await droplet.whenReady
+    expect((await beaconOf(IP)).lastActivityAt).toBeNull()
+    const opened = await postToken(IP, mintLaunchToken({ keyHex: secrets.guacamoleKey, vncPassword: secrets.vncPassword, now: clock }))
+    const { authToken } = opened.body as { authToken: string }
+    clock += 90_000
+    expect((await beaconOf(IP)).lastActivityAt).toBe('2026-12-01T10:01:30Z')
+    const closed = await request(`https://${IP}/guacamole/api/session`, { method: 'DELETE', dispatcher: insecure, headers: { 'guacamole-token': authToken } })
+    await closed.body.dump()
+    clock += 10 * 60_000
+    expect((await beaconOf(IP)).lastActivityAt).toBe('2026-12-01T10:01:30Z')
+  })
+
+  it('leaves lastActivityAt out of the beacon when it models an older droplet', async () => {
+    const droplet = await boot({ ip: IP, reportsActivity: false, timeline: { stepMs: 1 } })
+    await droplet.whenReady
+    expect((await beaconOf(IP)).lastActivityAt).toBeUndefined()
+  })
+
   it('refuses a second use of a launch token, as Guacamole does for singleUse, while a fresh one still works', async () => {
     const droplet = await boot({ ip: IP, timeline: { stepMs: 1 } })
     await droplet.whenReady

@@ -56,6 +56,11 @@ export interface FakeDropletOptions {
   ports?: Partial<FakeDropletPorts>
   /** Epoch milliseconds; token expiry and the recorded timestamps use it. */
   now?: () => number
+  /**
+   * Whether the beacon reports `lastActivityAt` (default true), as the recipe's watcher does: now while a
+   * Guacamole session is open, else when the last one closed, null before any. False: an older droplet.
+   */
+  reportsActivity?: boolean
 }
 
 export type FakeDropletPort = 'http' | 'https' | 'vnc' | 'guacamole'
@@ -74,6 +79,7 @@ export interface FakeBeacon {
   checks: { vnc5901: boolean; guacHttp8080: boolean }
   failed: { step: string; exitCode: number } | null
   updatedAt: string
+  lastActivityAt?: string | null
 }
 
 export interface FakeDropletTimestamps {
@@ -296,6 +302,8 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
     sessionsDeleted: [],
   }
   const sessions = new Set<string>()
+  /** When the last Guacamole session closed (what the droplet's activity watcher would have seen last). */
+  let lastSessionEnd: number | null = null
   const usedSingleUse = new Set<string>()
   const sockets = new Set<Socket>()
   const servers: (HttpServer | NetServer)[] = []
@@ -321,12 +329,14 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
   const services = { vnc: false, guacamole: false, gateway: false }
 
   function beacon(): FakeBeacon {
+    const lastActivity = sessions.size > 0 ? now() : lastSessionEnd
     return {
       v: 1,
       step: steps[index] ?? '',
       checks: { vnc5901: services.vnc, guacHttp8080: services.guacamole },
       failed,
       updatedAt: isoSeconds(updatedAt),
+      ...(options.reportsActivity === false ? {} : { lastActivityAt: lastActivity === null ? null : isoSeconds(lastActivity) }),
     }
   }
 
@@ -415,6 +425,7 @@ export async function startFakeDroplet(options: FakeDropletOptions): Promise<Fak
           ? (headerValue(req, 'guacamole-token') ?? query.get('token'))
           : decodeURIComponent(path.slice('/guacamole/api/tokens/'.length))
       if (token && sessions.delete(token)) {
+        lastSessionEnd = now()
         record.sessionsDeleted.push(token)
         res.writeHead(204).end()
         return

@@ -8,8 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Deployment } from '../../../preload/contract'
 import { startFakeCloud, type FakeCloud } from '../../../test/fakes/droplet-farm'
 import type { FakeDigitalOceanOptions } from '../../../test/fakes/fake-digitalocean'
+import type { FakeDropletOptions } from '../../../test/fakes/fake-droplet'
 import { readUserData } from '../../../test/fakes/user-data-reader'
-import { createAppServices, type AppServices } from '../app-services'
+import { createAppServices, type AppServices, type AppServicesOptions } from '../app-services'
 import { MemorySecrets } from '../secrets'
 import { createConstitution, updateSettings } from '../store'
 import { hibernationSnapshotName, snapshotMonthlyCost } from './hibernation'
@@ -34,10 +35,13 @@ afterEach(async () => {
   }
 })
 
-async function rig(options: { digitalOcean?: FakeDigitalOceanOptions; env?: Record<string, string> } = {}): Promise<Rig> {
+async function rig(
+  options: { digitalOcean?: FakeDigitalOceanOptions; env?: Record<string, string>; idle?: AppServicesOptions['idle']; droplet?: (n: number) => Partial<FakeDropletOptions> } = {},
+): Promise<Rig> {
+  let made = 0
   const cloud = await startFakeCloud({
     digitalOcean: { activeAfterMs: 100, ipAfterMs: 150, actionMs: 80, snapshotSizeGigabytes: 12.5, ...options.digitalOcean },
-    farm: { dropletOptions: () => ({ timeline: { stepMs: 40 } }) },
+    farm: { dropletOptions: () => ({ timeline: { stepMs: 40 }, ...options.droplet?.(made++) }) },
   })
   const secrets = new MemorySecrets()
   const services = await createAppServices({
@@ -48,6 +52,7 @@ async function rig(options: { digitalOcean?: FakeDigitalOceanOptions; env?: Reco
     client: { timeoutMs: 5000 },
     engine: { probeIntervalMs: 50, cloudIntervalMs: { first: 50, max: 200 } },
     hibernation: { pollMs: 20, powerOffAfterMs: 400 },
+    ...(options.idle ? { idle: options.idle } : {}),
   })
   const stages: string[] = []
   services.store.onChange((data) => {
@@ -266,5 +271,28 @@ describe('names and cost', () => {
     expect(hibernationSnapshotName('3f1c2a9e-1111-4222-8333-444455556666', new Date('2026-12-01T17:05:09Z'))).toBe('dictumal-hibernate-3f1c2a9e-20261201-1705')
     expect(snapshotMonthlyCost(12.5)).toBe(0.75)
     expect(snapshotMonthlyCost(0)).toBe(0)
+  })
+})
+
+describe('idle auto-hibernate, from the beacon to the snapshot', () => {
+  it('warns, then hibernates a desktop nobody has had open; one whose droplet does not report activity is kept', async () => {
+    let ahead = 0
+    const r = await rig({ idle: { clock: { now: () => Date.now() + ahead, sleep: (ms) => new Promise((go) => setTimeout(go, ms)) } }, droplet: (n) => (n === 1 ? { reportsActivity: false } : {}) })
+    const reporting = await activeDesktop(r)
+    const silent = await activeDesktop(r)
+    await updateSettings(r.services.store, { idleHibernateMinutes: 1 })
+    const warned: string[] = []
+    r.services.idle.onWarning((d) => warned.push(d.id))
+    // Just deployed: the engine's own token check was the last activity the droplet saw.
+    expect(Object.fromEntries(await r.services.idle.tick())).toEqual({ [reporting.id]: 'keep', [silent.id]: 'keep' })
+    ahead = 40_000
+    expect(Object.fromEntries(await r.services.idle.tick())).toEqual({ [reporting.id]: 'warn', [silent.id]: 'keep' })
+    expect(warned).toEqual([reporting.id])
+    ahead = 70_000
+    expect((await r.services.idle.tick()).get(reporting.id)).toBe('hibernate')
+    const asleep = await until(r, reporting.id, (d) => d.status === 'HIBERNATED')
+    expect(asleep.snapshotId).not.toBeNull()
+    expect(r.services.engine.find(silent.id).status).toBe('ACTIVE')
+    expect(r.neither).toEqual([])
   })
 })
