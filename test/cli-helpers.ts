@@ -193,4 +193,6 @@ export const SPEC_FIELDS = [
   'hibernation',
   // Issue 13: the name every surface shows (null for an adopted droplet until renamed).
   'displayName',
+  // Issue 13: the SSH keys this desktop was deployed with (ids or fingerprints; [] for none), for resume and retry.
+  'sshKeys',
 ] as const
