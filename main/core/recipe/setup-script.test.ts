@@ -80,7 +80,10 @@ function swapUser(text: string): string {
 const STUBS: Record<string, string> = {
   systemctl: 'echo "systemctl $*" >>"$DICTUMAL_ROOT/calls.log"\n[ "$1" = is-active ] && exit 3\nexit 0',
   'systemd-run': 'echo "systemd-run $*" >>"$DICTUMAL_ROOT/calls.log"',
-  'apt-get': 'echo "apt-get $*" >>"$DICTUMAL_ROOT/calls.log"\n[ ! -e "$DICTUMAL_ROOT/apt-broken" ]',
+  'apt-get':
+    'echo "apt-get $*" >>"$DICTUMAL_ROOT/calls.log"\n' +
+    'if [ -e "$DICTUMAL_ROOT/apt-desktop-broken" ] && echo "$*" | grep -q xfce4; then echo "E: Unable to locate package xfce4"; exit 100; fi\n' +
+    '[ ! -e "$DICTUMAL_ROOT/apt-broken" ]',
   ufw: 'echo "ufw $*" >>"$DICTUMAL_ROOT/calls.log"',
   useradd: 'echo "useradd $*" >>"$DICTUMAL_ROOT/calls.log"',
   chpasswd: 'echo "chpasswd $* <<< $(cat)" >>"$DICTUMAL_ROOT/calls.log"',
@@ -104,6 +107,7 @@ case "$1" in
       exit 1
     fi
     if [ -e "$DICTUMAL_ROOT/docker-broken" ]; then echo "Error response from daemon: i/o timeout"; exit 1; fi
+    if [ -e "$DICTUMAL_ROOT/docker-slow" ]; then /bin/sleep 1; fi
     touch "$DICTUMAL_ROOT/pulled-$(key "$3")"
     echo "sha256:0123"
     ;;
@@ -214,7 +218,7 @@ class Sandbox {
   listen(ports: number[]): void {
     writeFileSync(join(this.dir, 'listening'), ports.map((port) => `${port}\n`).join(''))
   }
-  flag(name: 'docker-rate-limit' | 'docker-broken' | 'docker-run-broken' | 'apt-broken', on: boolean): void {
+  flag(name: 'docker-rate-limit' | 'docker-broken' | 'docker-run-broken' | 'docker-slow' | 'apt-broken' | 'apt-desktop-broken', on: boolean): void {
     if (on) writeFileSync(join(this.dir, name), '')
     else rmSync(join(this.dir, name), { force: true })
   }
@@ -633,6 +637,20 @@ describe.skipIf(!asRoot)(`the whole setup script (${asRoot ? 'as root' : rootNot
     expect(run.beacon?.failed?.reason).toBeUndefined()
     // The desktop did not wait for the pulls.
     expect(stepsOf(run)).toEqual(['create-user', 'configure-firewall', 'install-docker', 'install-packages', 'start-vnc', 'pull-images'])
+  })
+
+  it('stops the background pulls when a step fails: a failed droplet starts no containers', async () => {
+    const box = new Sandbox()
+    box.flag('apt-desktop-broken', true)
+    box.flag('docker-slow', true)
+    const run = await box.run('full')
+    expect(run.status).toBe(100)
+    expect(run.beacon).toMatchObject({ step: 'install-packages', failed: { step: 'install-packages', exitCode: 100 } })
+    // Long enough for both slow pulls and the early container start, had the job lived on.
+    await new Promise((resolve) => setTimeout(resolve, 3500))
+    const calls = readFileSync(join(box.dir, 'calls.log'), 'utf8')
+    expect(calls).toMatch(/docker pull/)
+    expect(calls).not.toMatch(/docker run/)
   })
 
   it('installs fast: no recommends, --force-unsafe-io, no man-db trigger, never an upgrade', async () => {

@@ -107,6 +107,8 @@ on_error() {
   set +e
   FAILED=1
   echo "!! $(now) step $STEP failed with exit code $code (line $line)"
+  # The background pulls stop too: a failed droplet starts no containers behind the user's back.
+  if [ -n "\${IMAGES:-}" ]; then kill "$IMAGES" 2>/dev/null || true; fi
   rm -f /usr/sbin/policy-rc.d
   if [ "$STEP" = pull-images ]; then reason=$(cat "$STATE/reason" 2>/dev/null); fi
   "$BEACON" fail "$STEP" "$code" \${reason:+"$reason"}
