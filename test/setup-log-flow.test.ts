@@ -167,6 +167,11 @@ describe('dictumal deploy --ssh-keys / --no-ssh-keys', () => {
     const both = await cli(['deploy', '--constitution', constitutionId, '--ssh-keys', ALICE, '--no-ssh-keys'])
     expect(both).toMatchObject({ code: 2, stderr: expect.stringContaining('Use either --ssh-keys or --no-ssh-keys, not both.') })
     expect((await cli(['deploy', '--constitution', constitutionId, '--ssh-keys', ' , '])).code).toBe(2)
+    const ids = (await secrets.listDeploymentSecretIds()).length
+    const many = await cli(['deploy', '--constitution', constitutionId, '--ssh-keys', Array.from({ length: 51 }, (_, i) => String(1000 + i)).join(',')])
+    expect(many).toMatchObject({ code: 1, stderr: '51 SSH keys in this deploy are too many; a desktop takes at most 50.\n' })
+    // Refused before anything was stored: no keychain entry left behind.
+    expect(await secrets.listDeploymentSecretIds()).toHaveLength(ids)
     const line = await cli(['deploy', '--constitution', constitutionId, '--ssh-keys', 'ssh-ed25519 AAAA'])
     expect(line.code).toBe(1)
     expect(line.stderr).toMatch(/^The SSH key "ssh-ed25519 AAAA" in this deploy is a public key, not a DigitalOcean key id or fingerprint;/)

@@ -169,6 +169,9 @@ describe('SSH keys for DigitalOcean', () => {
       expect(sentence).toMatch(/^The SSH key ".+" in Settings is .+; use the key's numeric id or its MD5 fingerprint .+\.$/)
     }
     expect(() => checkedSshKeys(['12345', 'nope'], 'DIGITALOCEAN_SSH_KEYS')).toThrow(SshKeyError)
+    const many = Array.from({ length: 51 }, (_, i) => String(1000 + i))
+    expect(() => checkedSshKeys(many, 'this deploy')).toThrow('51 SSH keys in this deploy are too many; a desktop takes at most 50.')
+    expect(checkedSshKeys(many.slice(0, 50), 'this deploy')).toHaveLength(50)
     expect(checkedSshKeys([' 12345 ', 'AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99'], 'Settings')).toEqual(['12345', 'aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99'])
   })
 })

@@ -125,8 +125,14 @@ export class SshKeyError extends Error {
   }
 }
 
+/** The most SSH keys one droplet is given (what a deployment record keeps, and what Settings take). */
+export const MAX_SSH_KEYS = 50
+
 /** The keys as DigitalOcean takes them (trimmed, fingerprints lower case); throws SshKeyError at the first bad one. */
 export function checkedSshKeys(keys: readonly string[], where: string): string[] {
+  if (keys.length > MAX_SSH_KEYS) {
+    throw new SshKeyError(`${keys.length} SSH keys in ${where} are too many; a desktop takes at most ${MAX_SSH_KEYS}.`)
+  }
   return keys.map((raw) => {
     const problem = sshKeyProblem(raw, where)
     if (problem !== null) throw new SshKeyError(problem)

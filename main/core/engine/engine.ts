@@ -241,7 +241,8 @@ export class Engine {
     const image = plan.image
     // DigitalOcean key ids or fingerprints (checked, else a sentence): they go to DigitalOcean only, which puts
     // the keys in root's authorized_keys; the droplet's setup copies them from there, so not into the user data.
-    const sshKeys = input.sshKeys !== undefined ? checkedSshKeys(input.sshKeys, 'this deploy') : this.options.sshKeys()
+    // Settings' keys (or DIGITALOCEAN_SSH_KEYS) are checked too, for their number: before anything is stored.
+    const sshKeys = input.sshKeys !== undefined ? checkedSshKeys(input.sshKeys, 'this deploy') : checkedSshKeys(this.options.sshKeys(), 'your SSH key settings')
     const name = dropletNameFor(constitution.name, id)
     // Throws a sentence naming the constitution when the user data would pass 64 KiB.
     const userData = buildUserData(

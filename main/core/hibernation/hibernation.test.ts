@@ -234,6 +234,20 @@ describe('resume', () => {
     expect(awake.sshKeys).toEqual([alice.fingerprint, String(bob.id)])
   })
 
+  it('leaves out a key made unusable by hand in the data file, instead of refusing to wake the desktop', async () => {
+    const r = await rig()
+    const active = await activeDesktop(r, ['512189'])
+    await r.services.hibernation.hibernate(active.id)
+    await until(r, active.id, (d) => d.status === 'HIBERNATED')
+    await r.services.store.update((draft) => {
+      const record = draft.deployments.find((d) => d.id === active.id)
+      if (record) record.sshKeys = ['ssh-ed25519 AAAA pasted by hand', '512189']
+    })
+    await r.services.hibernation.resume(active.id)
+    const awake = await until(r, active.id, (d) => d.status === 'ACTIVE' && d.snapshotId === null)
+    expect(r.cloud.digitalOcean.droplets.get(awake.dropletId!)?.sshKeys).toEqual([512189])
+  })
+
   it('a resume that never becomes usable deletes the new droplet and stays HIBERNATED', async () => {
     const r = await rig({ env: { DICTUMAL_CONFIGURING_TIMEOUT_S: '2' } })
     const active = await activeDesktop(r)

@@ -6,7 +6,7 @@
 import type { Deployment, HibernationProgress } from '../../../preload/contract'
 import { generateDeploymentCertificate } from '../certificate'
 import { deploymentTag, publicIpv4, systemClock } from '../digitalocean'
-import { checkedSshKeys } from '../digitalocean/config'
+import { MAX_SSH_KEYS, sshKeyProblem } from '../digitalocean/config'
 import type { Clock, CloudSnapshot, CreateDropletInput, DeleteOutcome, Droplet } from '../digitalocean'
 import type { SecretsPort, StorePort, StoredDeploymentSecrets } from '../engine/engine'
 import { NO_CHECKS, STAGE_PERCENT } from '../engine/progress'
@@ -376,9 +376,7 @@ export class Hibernation {
       throw new AppError('secrets-missing', `The passwords of "${d.name}" are no longer in the keychain, so it cannot be resumed.`)
     }
     // The keys the desktop was deployed with ("None" stays none); records from before that: Settings' keys.
-    const sshKeys = await this.stillInAccount(
-      d.sshKeys !== undefined ? checkedSshKeys(d.sshKeys, `the record of "${d.name}"`) : this.options.sshKeys(),
-    )
+    const sshKeys = await this.stillInAccount(d.sshKeys !== undefined ? usableKeys(d.sshKeys) : this.options.sshKeys())
     const { userData, certFingerprint } = await this.resumeUserData(d, secrets)
     const now = this.nowIso()
     const resuming = await this.patch(d.id, (x) =>
@@ -562,4 +560,14 @@ export class Hibernation {
     this.stopped = true
     await Promise.allSettled([...this.driving.values()])
   }
+}
+
+/**
+ * The record's keys DigitalOcean would take: a key made unusable by hand in the data file is left out
+ * (the snapshot's own authorized_keys still hold what it had), so the desktop can always wake.
+ */
+function usableKeys(keys: readonly string[]): string[] {
+  const usable = keys.filter((k) => sshKeyProblem(k, 'the record') === null).map((k) => k.trim().toLowerCase())
+  if (usable.length < keys.length) log.info('hibernation', `resuming without ${keys.length - usable.length} unusable SSH key(s) from the record`)
+  return usable.slice(0, MAX_SSH_KEYS)
 }

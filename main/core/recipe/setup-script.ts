@@ -357,7 +357,8 @@ systemctl daemon-reload
 systemctl enable --now ${ACTIVITY_SERVICE}.service
 
 step pull-images
-if [ -n "$IMAGES" ]; then wait "$IMAGES"; fi
+# Reaped: its PID is not ours to kill after this (on_error).
+if [ -n "$IMAGES" ]; then wait "$IMAGES"; IMAGES=; fi
 
 step start-guacamole
 start_containers
