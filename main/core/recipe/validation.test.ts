@@ -96,16 +96,18 @@ describe('UserDataTooLargeError', () => {
       throw error
     }
   }
+  /** The first `n` UTF-16 units of `text`, one fewer where the cut would split a surrogate pair (an emoji). */
+  const cut = (text: string, n: number): string => text.slice(0, n > 0 && /[\uD800-\uDBFF]/.test(text[n - 1] ?? '') ? n - 1 : n)
   /** The longest prefix of `text` that fits, in bytes (UTF-8), found by bisection on characters. */
   const truth = (text: string): number => {
     let lo = 0
     let hi = text.length
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2)
-      if (tooLarge(text.slice(0, mid)) === null) lo = mid
+      if (tooLarge(cut(text, mid)) === null) lo = mid
       else hi = mid - 1
     }
-    return Buffer.byteLength(text.slice(0, lo), 'utf8')
+    return Buffer.byteLength(cut(text, lo), 'utf8')
   }
   const statedRoom = (error: UserDataTooLargeError): number => {
     const match = /about (\d+\.\d) KiB of text like it fits/.exec(error.userError.message)
@@ -137,7 +139,7 @@ describe('UserDataTooLargeError', () => {
     // Just fits: no error. One step more, and a good deal more: the stated room is close to the truth.
     expect(tooLarge(text.slice(0, Buffer.from(text).subarray(0, fits).toString('utf8').length))).toBeNull()
     for (const over of [fits + 200, Math.min(text.length, Math.round(fits * 1.5))]) {
-      const body = text.slice(0, over)
+      const body = cut(text, over)
       const error = tooLarge(body)
       expect(error, `${over}`).toBeInstanceOf(UserDataTooLargeError)
       const room = statedRoom(error!)
