@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, generateKeyPairSync } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { log, redact, setLogSink } from './log'
 import { AppError, toUserError } from './user-error'
@@ -14,9 +14,13 @@ describe('log', () => {
   })
 
   it('masks PEM private keys (whole or clipped) and bare hex keys, and keeps ids and fingerprints', () => {
-    const pem = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----'
+    // Keys made here, never committed: PKCS#8 whole, and a SEC1 one clipped mid-body.
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+    const pem = String(privateKey.export({ type: 'pkcs8', format: 'pem' })).trim()
     expect(redact(`key ${pem} after`)).toBe('key [redacted] after')
-    expect(redact('x -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB')).toBe('x [redacted]')
+    const sec1 = String(privateKey.export({ type: 'sec1', format: 'pem' }))
+    expect(sec1.startsWith('-----BEGIN EC PRIVATE KEY-----\n')).toBe(true)
+    expect(redact(`x ${sec1.slice(0, 40)}`)).toBe('x [redacted]')
     expect(redact('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----')).toContain('MIIB')
     expect(redact(`guacamole ${'0123456789abcdef'.repeat(2)} log ${'ab'.repeat(32)}`)).toBe('guacamole [redacted] log [redacted]')
     expect(redact('deployment 7f1c2a4e-0b3d-4c5e-8f6a-1b2c3d4e5f60 at aa:bb:cc:dd')).toBe(

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { keyringTestMode, probeKeyring, uniqueTestService } from '../../test/keyring'
@@ -77,14 +78,17 @@ describe('KeytarSecrets error handling (injected backend)', () => {
     expect((depError as Error).message).toContain('[redacted]')
     // The setup log key and the certificate's private key are scrubbed as well.
     const logKey = 'e7'.repeat(32)
-    const keyPem = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMG\n-----END PRIVATE KEY-----\n'
+    // Made here, never committed.
+    const keyPem = String(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }))
+    const keyBody = keyPem.split('\n')[1] ?? ''
+    expect(keyBody.length).toBeGreaterThan(16)
     const echoing = new KeytarSecrets({ backend: failing(`refused ${logKey} and ${keyPem}`) })
     const keyError = await echoing
       .setDeploymentSecrets('d1', { ...SAMPLE, logKey, certificate: { certPem: 'CERT', keyPem } })
       .catch((e: unknown) => e)
     expect(keyError).toBeInstanceOf(KeychainUnavailableError)
     expect((keyError as Error).message).not.toContain(logKey)
-    expect((keyError as Error).message).not.toContain('MIGHAgEAMBMG')
+    expect((keyError as Error).message).not.toContain(keyBody)
     expect((keyError as Error).message).toContain('refused [redacted]')
   })
 
