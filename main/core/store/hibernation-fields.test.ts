@@ -2,27 +2,7 @@
 // load, with the new fields at their defaults; a hibernated record round-trips through the schema.
 import { describe, expect, it } from 'vitest'
 import { parseStoreText } from './schema'
-
-const OLD_RECORD = {
-  id: '3f1c2a9e-1111-4222-8333-444455556666',
-  constitutionId: 'c1',
-  name: 'dictumal-old-3f1c2a9e',
-  region: 'nyc3',
-  size: 's-2vcpu-4gb',
-  image: 'ubuntu-24-04-x64',
-  dropletId: 501,
-  ip: '203.0.113.9',
-  status: 'ACTIVE',
-  stage: 'active',
-  percent: 100,
-  checks: { vnc5901: true, http80: true, guacHttp8080: true, guacHttps443: true },
-  error: null,
-  certFingerprint: 'sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  activeAt: '2026-01-01T00:05:00.000Z',
-  destroyedAt: null,
-}
+import { OLD_DEPLOYMENT_RECORD as OLD_RECORD } from './test-support'
 
 describe('deployment records and hibernation fields', () => {
   it('an old data file loads with fastStart false and no snapshot', () => {

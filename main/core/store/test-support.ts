@@ -65,3 +65,25 @@ export async function runNodeScript(source: string, options: { env?: NodeJS.Proc
     child.on('close', (code) => resolve({ code, stdout, stderr }))
   })
 }
+
+/** A deployment record as data files held it before hibernation, images and the SSH key choice. */
+export const OLD_DEPLOYMENT_RECORD = {
+  id: '3f1c2a9e-1111-4222-8333-444455556666',
+  constitutionId: 'c1',
+  name: 'dictumal-old-3f1c2a9e',
+  region: 'nyc3',
+  size: 's-2vcpu-4gb',
+  image: 'ubuntu-24-04-x64',
+  dropletId: 501,
+  ip: '203.0.113.9',
+  status: 'ACTIVE',
+  stage: 'active',
+  percent: 100,
+  checks: { vnc5901: true, http80: true, guacHttp8080: true, guacHttps443: true },
+  error: null,
+  certFingerprint: 'sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  activeAt: '2026-01-01T00:05:00.000Z',
+  destroyedAt: null,
+}
