@@ -3,7 +3,7 @@
 // the list's total per month, and Resume back to a running desktop.
 import { expect, test } from '@playwright/test'
 import { artifactPath } from './artifacts'
-import { startUiApp, type UiApp } from './ui-harness'
+import { addConstitution, startUiApp, type UiApp } from './ui-harness'
 
 let app: UiApp | undefined
 test.afterEach(async () => {
@@ -15,10 +15,7 @@ test('hibernate a running desktop, see what it costs while asleep, and resume it
   test.setTimeout(120_000)
   app = await startUiApp({ env: { DICTUMAL_HIBERNATE_POLL_MS: '50' }, droplet: () => ({ timeline: { stepMs: 60 } }) })
   const { page, cloud } = app
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Constitutions' }).click()
-  await page.getByRole('button', { name: /New constitution|Write your first constitution/ }).first().click()
-  await page.getByLabel('Name').fill('Night desk')
-  await page.getByRole('button', { name: 'Save' }).click()
+  await addConstitution(page, 'Night desk')
   await page.getByRole('button', { name: 'Deploy Night desk' }).click()
   const dialog = page.getByRole('dialog', { name: 'Deploy “Night desk”' })
   await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()

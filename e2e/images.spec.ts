@@ -4,7 +4,7 @@
 import { expect, test } from '@playwright/test'
 import { attachFakeBuilders, type FakeBuilders } from '../test/fakes/fake-builder'
 import { artifactPath } from './artifacts'
-import { startUiApp, type UiApp } from './ui-harness'
+import { addConstitution, startUiApp, type UiApp } from './ui-harness'
 
 let app: UiApp | undefined
 let builders: FakeBuilders | undefined
@@ -22,11 +22,7 @@ test('first deploy offers an image; Settings › Images shows the build; the nex
   const { page, services } = app
   const nav = page.getByRole('navigation', { name: 'Main' })
 
-  await nav.getByRole('button', { name: 'Constitutions' }).click()
-  await page.getByRole('button', { name: /New constitution|Write your first constitution/ }).first().click()
-  await page.getByLabel('Name').fill('Field notes')
-  await page.getByLabel('Body (markdown)').fill('# Notes\n')
-  await page.getByRole('button', { name: 'Save' }).click()
+  await addConstitution(page, 'Field notes', '# Notes\n')
 
   // 1. No image yet: the dialog says it will install fresh, how long that takes, and offers a build.
   await page.getByRole('button', { name: 'Deploy Field notes' }).click()

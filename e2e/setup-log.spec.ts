@@ -4,7 +4,7 @@
 import { expect, test } from '@playwright/test'
 import { artifactPath } from './artifacts'
 import { seriousAxeFindings } from './axe-check'
-import { startUiApp, type UiApp } from './ui-harness'
+import { addConstitution, startUiApp, type UiApp } from './ui-harness'
 import { updateSettings } from '../main/core/store'
 
 const ALICE = '3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa'
@@ -16,13 +16,7 @@ test.afterEach(async () => {
   app = undefined
 })
 
-async function constitution(a: UiApp, name: string): Promise<void> {
-  const { page } = a
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Constitutions' }).click()
-  await page.getByRole('button', { name: /New constitution|Write your first constitution/ }).first().click()
-  await page.getByLabel('Name').fill(name)
-  await page.getByRole('button', { name: 'Save' }).click()
-}
+const constitution = (a: UiApp, name: string): Promise<void> => addConstitution(a.page, name)
 
 async function openDeploy(a: UiApp, name: string) {
   await a.page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Constitutions' }).click()

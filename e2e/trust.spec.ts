@@ -3,7 +3,7 @@
 // limit ("You use 2 of 2 droplets") keeping Deploy off with a way forward.
 import { expect, test } from '@playwright/test'
 import { artifactPath } from './artifacts'
-import { startUiApp, type UiApp } from './ui-harness'
+import { addConstitution, startUiApp, type UiApp } from './ui-harness'
 
 let app: UiApp | undefined
 test.afterEach(async () => {
@@ -11,13 +11,7 @@ test.afterEach(async () => {
   app = undefined
 })
 
-async function constitution(a: UiApp, name: string): Promise<void> {
-  const { page } = a
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Constitutions' }).click()
-  await page.getByRole('button', { name: /New constitution|Write your first constitution/ }).first().click()
-  await page.getByLabel('Name').fill(name)
-  await page.getByRole('button', { name: 'Save' }).click()
-}
+const constitution = (a: UiApp, name: string): Promise<void> => addConstitution(a.page, name)
 
 test('cost at a glance, hints shown, and the droplet limit explained before Deploy', async () => {
   test.setTimeout(120_000)

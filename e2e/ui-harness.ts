@@ -114,6 +114,15 @@ export async function startUiApp(options: UiAppOptions = {}): Promise<UiApp> {
   }
 }
 
+/** Writes and saves a constitution through the UI (Constitutions › New), optionally with a body. */
+export async function addConstitution(page: Page, name: string, body?: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Constitutions' }).click()
+  await page.getByRole('button', { name: /New constitution|Write your first constitution/ }).first().click()
+  await page.getByLabel('Name').fill(name)
+  if (body !== undefined) await page.getByLabel('Body (markdown)').fill(body)
+  await page.getByRole('button', { name: 'Save' }).click()
+}
+
 /** Records every (status, stage, percent) a deployment card shows, from before it exists. */
 export async function recordProgress(page: Page): Promise<void> {
   await page.evaluate(() => {

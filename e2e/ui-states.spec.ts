@@ -2,7 +2,7 @@
 // the tray's "New deployment…", a refused create, a revoked token, and droplets no record owns.
 import { expect, test } from '@playwright/test'
 import { artifactPath } from './artifacts'
-import { startUiApp, type UiApp } from './ui-harness'
+import { addConstitution, startUiApp, type UiApp } from './ui-harness'
 
 let app: UiApp | undefined
 test.afterEach(async () => {
@@ -10,13 +10,9 @@ test.afterEach(async () => {
   app = undefined
 })
 
-async function addConstitution(a: UiApp, name: string): Promise<void> {
-  const { page } = a
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Constitutions' }).click()
-  await page.getByRole('button', { name: /New constitution|Write your first constitution/ }).first().click()
-  await page.getByLabel('Name').fill(name)
-  await page.getByRole('button', { name: 'Save' }).click()
-  await expect(page.getByRole('heading', { name, level: 2 })).toBeVisible()
+async function constitutionSaved(a: UiApp, name: string): Promise<void> {
+  await addConstitution(a.page, name)
+  await expect(a.page.getByRole('heading', { name, level: 2 })).toBeVisible()
 }
 
 test('a token from the environment is shown as such and settings show env overrides', async () => {
@@ -39,7 +35,7 @@ test('a token from the environment is shown as such and settings show env overri
   await expect(page.getByText('Set by DICTUMAL_STREAM_GATEWAY_HOST')).toBeVisible()
   await page.screenshot({ path: artifactPath('ui-states-env-overrides.png') })
 
-  await addConstitution(app, 'Env desk')
+  await constitutionSaved(app, 'Env desk')
   await page.getByRole('button', { name: 'Deploy Env desk' }).click()
   await expect(page.getByRole('dialog').getByTestId('deploy-image')).toContainText('debian-12-x64')
   await expect(page.getByRole('dialog').getByTestId('deploy-image')).toContainText('set by DIGITALOCEAN_IMAGE_SLUG')
@@ -74,7 +70,7 @@ test('a revoked token is explained in a banner that leads to settings, where it 
 test('the tray opens the deploy dialog, and a refused create is a sentence', async () => {
   app = await startUiApp()
   const { page, cloud } = app
-  await addConstitution(app, 'Limited')
+  await constitutionSaved(app, 'Limited')
   await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Deployments' }).click()
   // (At the droplet limit the dialog now says so before sending anything: e2e/trust.spec.ts.)
   cloud.digitalOcean.inject({ kind: 'status', status: 422, body: { id: 'unprocessable_entity', message: 'Size is not available in this region.' }, method: 'POST', path: '/v2/droplets' })
