@@ -3,6 +3,7 @@
 import { gunzipSync } from 'node:zlib'
 import { parse } from 'yaml'
 import { DROPLET_PATHS } from '../../main/core/recipe/paths'
+import { SECRET_PATTERNS } from '../../main/core/deployment-secrets'
 
 export interface UserDataContents {
   deploymentId: string
@@ -97,10 +98,9 @@ export function readUserData(userData: string): UserDataContents {
   }
 }
 
-const LOG_KEY = /^[0-9a-f]{64}$/
 
 /** The setup log's key, where the recipe writes it (a root-only file); null when the user data has none. */
 function logKeyIn(files: Map<string, { content: string }>): string | null {
   const key = files.get(DROPLET_PATHS.logKey)?.content.trim()
-  return key !== undefined && LOG_KEY.test(key) ? key : null
+  return key !== undefined && SECRET_PATTERNS.logKey.test(key) ? key : null
 }

@@ -3,6 +3,7 @@
 // carry the deployment's log key. It runs from the moment the setup script starts until Nginx takes
 // 443 over (configure-https), and again after a reboot while Nginx has not (bootcmd). Python 3 is on
 // every Ubuntu cloud image; nothing is installed for it.
+import { SECRET_PATTERNS } from '../deployment-secrets'
 import { SETUP_LOG_PATH } from '../setup-log-contract'
 import { DROPLET_PATHS } from './paths'
 
@@ -43,7 +44,7 @@ MemoryMax=64M
 
 /** The Bearer header Nginx requires (an included, root-only file); everything else gets its plain 404. */
 export function nginxSetupLogAuth(logKey: string): string {
-  if (!/^[0-9a-f]{64}$/.test(logKey)) throw new Error('the log key must be 64 lowercase hex characters')
+  if (!SECRET_PATTERNS.logKey.test(logKey)) throw new Error('the log key must be 64 lowercase hex characters')
   return `if ($http_authorization != "Bearer ${logKey}") {\n    return 404;\n}\n`
 }
 
